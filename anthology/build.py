@@ -1,0 +1,38 @@
+"""`anthology build`: the whole pipeline, one stage a line."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import pandoc, transforms
+from .fsutil import remove_leftovers
+from .manifest import load_manifest
+from .model import load_book
+from .render.epub import write_epub
+from .render.pdf import write_pdf
+
+log = logging.getLogger(__name__)
+OUTPUTS = ("pdf", "epub")
+
+
+@dataclass
+class BuildResult:
+    outputs: dict[str, Path]
+
+
+def build(manifest_path: Path | str, out_dir: Path | str | None = None,
+          only: tuple[str, ...] = OUTPUTS) -> BuildResult:
+    manifest = load_manifest(manifest_path)
+    out = Path(out_dir) if out_dir else manifest.root / "build"
+    remove_leftovers(out)
+    book = load_book(manifest)
+    pandoc.book_to_ast(book)
+    transforms.apply(book)
+    pandoc.book_to_html(book)
+    outputs = {}
+    if "pdf" in only:
+        outputs["pdf"] = write_pdf(book, out / f"{manifest.slug}.pdf")
+    if "epub" in only:
+        outputs["epub"] = write_epub(book, out / f"{manifest.slug}.epub")
+    return BuildResult(outputs)

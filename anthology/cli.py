@@ -1,0 +1,96 @@
+"""The command line: a thin layer over the library."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .messages import AnthologyError
+
+log = logging.getLogger("anthology")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _cmd_build(args) -> int:
+    from .build import OUTPUTS, build
+    result = build(args.manifest, args.out, tuple(args.only) if args.only else OUTPUTS)
+    for kind, path in result.outputs.items():
+        print(f"{kind}: {path}")
+    return EXIT_OK
+
+
+def _cmd_import(args) -> int:
+    from .importers.run import import_text
+    result = import_text([Path(s) for s in args.sources], Path(args.output), args.format)
+    report = result.report.to_markdown()
+    if args.report:
+        Path(args.report).write_text(report, encoding="utf-8")
+    if not args.quiet:
+        print(report)
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def _cmd_reimport(args) -> int:
+    from .importers.run import import_text, recipe
+    from .manifest import load_manifest
+    manifest = load_manifest(args.manifest)
+    for item in manifest.contents:
+        if item.kind != "text" or item.path is None or not (r := recipe(item.path)):
+            continue
+        sources, fmt = r
+        import_text([manifest.root / s for s in sources], item.path, fmt, manifest.root)
+        print(f"reimported {item.path.relative_to(manifest.root)}")
+    return EXIT_OK
+
+
+def _cmd_schema(args) -> int:
+    from .schema import schema_markdown
+    sys.stdout.write(schema_markdown())
+    return EXIT_OK
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="anthology", description="Publish anthologies as PDF and EPUB.")
+    p.add_argument("-v", "--verbose", action="store_true", help="say more")
+    p.add_argument("-q", "--quiet", action="store_true", help="only errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("build", help="build the PDF and the EPUB")
+    b.add_argument("manifest", nargs="?", default="manifest.yaml")
+    b.add_argument("--out", help="output folder (default: build/ beside the manifest)")
+    b.add_argument("--only", action="append", choices=("pdf", "epub"), help="build only this output")
+    b.set_defaults(run=_cmd_build)
+
+    i = sub.add_parser("import", help="turn raw sources into a clean Markdown text")
+    i.add_argument("sources", nargs="+", help="one source, or several witnesses of one work")
+    i.add_argument("-o", "--output", required=True, help="the text to write, e.g. texts/NAME.md")
+    i.add_argument("--format", default="auto", help="auto (default), wiki, pdf-text or plain")
+    i.add_argument("--report", help="also write the report as Markdown to this file")
+    i.set_defaults(run=_cmd_import)
+
+    r = sub.add_parser("reimport", help="re-run the import of every text from its recorded sources")
+    r.add_argument("manifest", nargs="?", default="manifest.yaml")
+    r.set_defaults(run=_cmd_reimport)
+
+    s = sub.add_parser("schema", help="print the manifest schema as Markdown")
+    s.set_defaults(run=_cmd_schema)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_USAGE if exc.code else EXIT_OK
+    level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    try:
+        return args.run(args)
+    except AnthologyError as exc:
+        for diagnostic in exc.diagnostics:
+            print(diagnostic.format(), file=sys.stderr)
+        return EXIT_ERROR

@@ -1,0 +1,89 @@
+"""The one catalogue of diagnostics.
+
+Every message the tool gives a person has a code from this table, says where
+(file:line:col), what is wrong and how to fix it. Codes are stable: tests and
+editors' scripts may rely on them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# code: (severity, hint). The message text itself is built where the problem is found.
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # YAML syntax and safety
+    "Y001": ("error", "Fix the YAML syntax at this position (check indentation and quoting; tabs are not allowed)."),
+    "Y002": ("error", "Remove the tag: manifests and front matter hold plain values only."),
+    "Y003": ("error", "Anchors and aliases are not allowed: write the value out in full."),
+    "Y004": ("error", "Each key may appear once in a mapping: remove or rename the duplicate."),
+    # Manifest schema
+    "M001": ("error", "Add the missing key; see docs/manifest.md for the schema."),
+    "M002": ("warning", "Remove the key or correct its spelling; see docs/manifest.md for the schema."),
+    "M003": ("error", "Give the value the type the schema expects; see docs/manifest.md."),
+    "M004": ("error", "Use one of the allowed values listed in docs/manifest.md."),
+    "M005": ("error", "Create the file or correct the path (paths are relative to the manifest's folder)."),
+    "M006": ("error", "Keep every path inside the book's folder: no absolute paths, no '..', no links out."),
+    "M007": ("error", "The top level of the manifest must be a mapping of keys to values."),
+    "M008": ("error", "Give each item of `contents` a unique id (it is derived from the file name unless `id:` is set)."),
+    # Texts
+    "T001": ("error", "Add the key to the text's YAML front matter."),
+    "T002": ("error", "Close the front matter with a line `---` and check its YAML."),
+    "T003": ("error", "Add the definition `[^label]: ...` or remove the reference."),
+    "T004": ("warning", "Reference the note in the text with `[^label]` or remove the definition."),
+    "T005": ("error", "Remove the key from the front matter: it would make pandoc read files or fetch URLs."),
+    # Build
+    "B001": ("error", "Check that pandoc (pypandoc-binary) is installed in the environment: run `make book` again."),
+    "B002": ("error", "The PDF renderer failed; the message above says why. The previous outputs are kept."),
+    "B003": ("error", "The EPUB packager failed; the message above says why. The previous outputs are kept."),
+    "B004": ("error", "Another build is writing into this folder; wait for it to finish or remove the stale lock file."),
+    "B005": ("error", "Only files inside the book's folder and data: URIs may be used as resources."),
+    # Import
+    "I001": ("error", "Name the format with --format (wiki, pdf-text, plain)."),
+    "I002": ("error", "The witnesses must be the same work: import each work on its own."),
+    "I003": ("error", "Check the source file: it must exist and be UTF-8 text."),
+    "I004": ("error", "Fix the corrections file: each entry needs `find:` and `replace:`, and `find` must occur in the imported text."),
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    file: Path | str | None = None
+    line: int | None = None
+    col: int | None = None
+    hint: str | None = None
+
+    @property
+    def severity(self) -> str:
+        return CATALOGUE[self.code][0]
+
+    def where(self) -> str:
+        if self.file is None:
+            return "anthology"
+        parts = [str(self.file)]
+        if self.line is not None:
+            parts.append(str(self.line))
+            parts.append(str(self.col if self.col is not None else 1))
+        return ":".join(parts)
+
+    def format(self) -> str:
+        hint = self.hint or CATALOGUE[self.code][1]
+        return f"{self.where()}: {self.severity} {self.code}: {self.message}. Hint: {hint}"
+
+
+class AnthologyError(Exception):
+    """One or more diagnostics that stop the current command."""
+
+    def __init__(self, diagnostics: list[Diagnostic] | Diagnostic):
+        if isinstance(diagnostics, Diagnostic):
+            diagnostics = [diagnostics]
+        self.diagnostics = list(diagnostics)
+        super().__init__("\n".join(d.format() for d in self.diagnostics))
+
+
+def error(code: str, message: str, file=None, line=None, col=None, hint=None) -> AnthologyError:
+    """Shorthand: an AnthologyError holding one diagnostic."""
+    if code not in CATALOGUE:
+        raise KeyError(f"message code {code} is not in the catalogue")
+    return AnthologyError(Diagnostic(code, message, file, line, col, hint))

@@ -1,0 +1,126 @@
+"""The Book tree: the manifest's items with their front matter and Markdown bodies.
+
+This is the only stage that reads the book's text files; every later stage works
+on the tree it returns.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .manifest import ContentItem, Manifest
+from .messages import AnthologyError, Diagnostic
+from .yamlsafe import load_yaml
+
+REQUIRED_TEXT_KEYS = ("title", "author")
+# Keys that would make pandoc read files or fetch URLs if front matter reached it.
+UNSAFE_KEYS = ("bibliography", "csl", "css", "cover-image", "epub-cover-image", "include-before-body",
+               "include-after-body", "include-in-header", "epub-embed-font", "reference-doc", "template")
+
+GENERATED_TITLES = {"bibliography": "Bibliography", "sources": "Sources", "index": "Index"}
+
+_FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?(---|\.\.\.)[ \t]*(\n|\Z)", re.S)
+
+
+@dataclass
+class Part:
+    id: str
+    kind: str                    # front | text | back
+    generated: str | None        # name of a generated page, or None
+    source: Path | None
+    meta: dict = field(default_factory=dict)
+    body: str = ""               # Markdown, front matter removed
+    body_line: int = 1           # line of the source where the body starts
+    headnote: str = ""           # Markdown of the editors' headnote
+    headnote_source: Path | None = None
+    ast: dict | None = None      # filled by the pandoc stage
+    headnote_ast: dict | None = None
+    html: str = ""               # the HTML fragment, filled by the pandoc stage
+    headnote_html: str = ""
+    sections: list = field(default_factory=list)  # (level, id, title) of the headings
+    note_count: int = 0
+
+    @property
+    def title(self) -> str:
+        title = self.meta.get("title") or GENERATED_TITLES.get(self.generated or "") or self.id
+        return str(title).strip()
+
+    @property
+    def author(self) -> str:
+        return str(self.meta.get("author") or "").strip()
+
+    @property
+    def language(self) -> str | None:
+        return self.meta.get("language") or self.meta.get("lang")
+
+
+@dataclass
+class Book:
+    manifest: Manifest
+    parts: list[Part]
+
+    @property
+    def meta(self) -> dict:
+        return self.manifest.book
+
+    @property
+    def texts(self) -> list[Part]:
+        return [p for p in self.parts if p.kind == "text"]
+
+
+def split_front_matter(text: str, file: str) -> tuple[dict, str, int]:
+    """(front matter, body, line where the body starts) of a Markdown file."""
+    m = _FRONT.match(text)
+    if not m:
+        if text.startswith("---\n"):
+            raise AnthologyError(Diagnostic("T002", "the front matter is never closed", file, 1, 1))
+        return {}, text, 1
+    doc = load_yaml(m.group(1) or "", file, line_offset=1)
+    meta = doc.data if isinstance(doc.data, dict) else {}
+    body_line = text[: m.end()].count("\n") + 1
+    return meta, text[m.end():], body_line
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _read(path: Path, root: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _load_part(item: ContentItem, manifest: Manifest, problems: list[Diagnostic]) -> Part:
+    part = Part(item.id, item.kind, item.generated, item.path)
+    if item.path is not None:
+        name = _relative(item.path, manifest.root)
+        part.meta, part.body, part.body_line = split_front_matter(_read(item.path, manifest.root), name)
+        for key in UNSAFE_KEYS:
+            if key in part.meta:
+                problems.append(Diagnostic("T005", f"front matter key '{key}' is not allowed in a text", name, 1, 1))
+        if item.kind == "text":
+            for key in REQUIRED_TEXT_KEYS:
+                if not part.meta.get(key):
+                    problems.append(Diagnostic("T001", f"the text has no '{key}' in its front matter", name, 1, 1))
+    if item.headnote is not None:
+        name = _relative(item.headnote, manifest.root)
+        _, part.headnote, _ = split_front_matter(_read(item.headnote, manifest.root), name)
+        part.headnote_source = item.headnote
+    return part
+
+
+def load_book(manifest: Manifest) -> Book:
+    """Read every item the manifest names; report all problems at once."""
+    problems: list[Diagnostic] = []
+    parts = []
+    for item in manifest.contents:
+        try:
+            parts.append(_load_part(item, manifest, problems))
+        except AnthologyError as exc:
+            problems.extend(exc.diagnostics)
+    if problems:
+        raise AnthologyError(problems)
+    return Book(manifest, parts)

@@ -1,0 +1,72 @@
+"""Small helpers for walking and building Pandoc's JSON AST."""
+from __future__ import annotations
+
+from typing import Callable
+
+
+def walk(node, fn: Callable[[dict], object]):
+    """Apply `fn` bottom-up to every element; a non-None result replaces the element.
+
+    A list returned for an element inside a list is spliced into it.
+    """
+    if isinstance(node, list):
+        out = []
+        for item in node:
+            new = walk(item, fn)
+            if isinstance(item, dict) and isinstance(new, list):
+                out.extend(new)
+            else:
+                out.append(new)
+        return out
+    if isinstance(node, dict):
+        if "c" in node:
+            node = {**node, "c": walk(node["c"], fn)}
+        if "blocks" in node:
+            node = {**node, "blocks": walk(node["blocks"], fn)}
+        if "t" in node:
+            result = fn(node)
+            return node if result is None else result
+    return node
+
+
+def stringify(node) -> str:
+    """The plain text of an element or list of elements."""
+    parts: list[str] = []
+
+    def visit(n):
+        if isinstance(n, list):
+            for x in n:
+                visit(x)
+        elif isinstance(n, dict):
+            t = n.get("t")
+            if t == "Str":
+                parts.append(n["c"])
+            elif t in ("Space", "SoftBreak", "LineBreak"):
+                parts.append(" ")
+            elif t in ("Code", "Math"):
+                parts.append(n["c"][1])
+            elif t == "Note":
+                return
+            elif "c" in n:
+                visit(n["c"])
+    visit(node)
+    return "".join(parts)
+
+
+def span(inlines: list, ident: str = "", classes=(), attrs=()) -> dict:
+    return {"t": "Span", "c": [[ident, list(classes), [list(a) for a in attrs]], inlines]}
+
+
+def block_inlines(block: dict) -> list:
+    """The inlines of a block, for places that can hold only inlines."""
+    t = block.get("t")
+    if t in ("Para", "Plain"):
+        return block["c"]
+    if t == "Header":
+        return block["c"][2]
+    if t == "BlockQuote":
+        return [span(block_inlines(b), classes=["fnp"]) for b in block["c"]]
+    if t in ("BulletList", "OrderedList"):
+        items = block["c"] if t == "BulletList" else block["c"][1]
+        return [span([x for b in item for x in block_inlines(b)], classes=["fnp"]) for item in items]
+    return [{"t": "Str", "c": stringify(block)}]

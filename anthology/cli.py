@@ -80,14 +80,34 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+class _QuietFonts(logging.Filter):
+    """WeasyPrint's advice to install HarfBuzz-Subset is for packagers, not editors."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "HarfBuzz" not in record.getMessage()
+
+
+def _configure_logging(level: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(_QuietFonts())
+    for name in ("anthology", "weasyprint"):
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if getattr(h, "_anthology", False)]:
+            logger.removeHandler(old)
+        handler._anthology = True
+        logger.addHandler(handler)
+        logger.setLevel(level if name == "anthology" else max(level, logging.WARNING))
+        logger.propagate = False
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parser().parse_args(argv)
     except SystemExit as exc:
         return EXIT_USAGE if exc.code else EXIT_OK
-    level = logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    _configure_logging(logging.ERROR if args.quiet else logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return args.run(args)
     except AnthologyError as exc:

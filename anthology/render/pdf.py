@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -47,21 +48,84 @@ def contained_fetcher(roots: list[Path]):
     return fetcher
 
 
-def write_pdf(book, target: Path) -> Path:
+MAX_NOTE_REPAIRS = 4
+_BLOCK_START = re.compile(r"<(p|li|blockquote|h[1-6]|dd)\b")
+_HEADING_BEFORE = re.compile(r"<h[2-6]\b(?:(?!<h[2-6]\b).)*</h[2-6]>\s*\Z", re.S)
+
+
+def _walk(box):
+    yield box
+    for child in getattr(box, "children", None) or ():
+        yield from _walk(child)
+
+
+def misplaced_notes(document) -> list[str]:
+    """Ids of footnotes that WeasyPrint set on a later page than their call.
+
+    WeasyPrint defers a page's last footnote to the next page when that helps it
+    keep widows and orphans, even if the call stays behind; we check each page.
+    """
+    from weasyprint.formatting_structure.boxes import FootnoteAreaBox, InlineBox
+
+    misplaced = []
+    for page in document.pages:
+        flow, *others = page._page_box.children
+        area = next((c for c in others if isinstance(c, FootnoteAreaBox)), None)
+        placed = {c.element.get("id") for c in area.children} if area else set()
+        for box in _walk(flow):
+            if isinstance(box, InlineBox) and "footnote" in (box.element.get("class") or "").split():
+                note_id = box.element.get("id")
+                if note_id not in placed and note_id not in misplaced:
+                    misplaced.append(note_id)
+    return misplaced
+
+
+def push_paragraphs_of(document_html: str, note_ids: list[str]) -> str:
+    """Start each paragraph holding one of these notes' calls on a new page."""
+    for note_id in note_ids:
+        at = document_html.find(f'id="{note_id}"')
+        starts = list(_BLOCK_START.finditer(document_html, 0, at))
+        if at < 0 or not starts:
+            continue
+        tag = starts[-1]
+        window = max(0, tag.start() - 1000)
+        heading = _HEADING_BEFORE.search(document_html, window, tag.start())
+        if heading:  # never strand the heading that introduces the pushed paragraph
+            tag = re.compile(r"<h[2-6]").match(document_html, heading.start())
+        document_html = document_html[:tag.end()] + " data-note-push" + document_html[tag.end():]
+    return document_html
+
+
+def render_document(book, fonts, fetcher):
+    """Lay the book out, moving a paragraph to the next page where a note would leave its call."""
     from weasyprint import CSS, HTML
+
+    document_html = pages.print_document(book, page_css(book.manifest.output))
+    stylesheet = CSS(filename=str(STYLES / "print.css"), font_config=fonts, url_fetcher=fetcher)
+    base = str(book.manifest.root) + "/"
+    for attempt in range(MAX_NOTE_REPAIRS + 1):
+        html = HTML(string=document_html, base_url=base, url_fetcher=fetcher)
+        document = html.render(stylesheets=[stylesheet], font_config=fonts)
+        misplaced = misplaced_notes(document)
+        if not misplaced:
+            return document
+        if attempt < MAX_NOTE_REPAIRS:
+            log.info("moving the paragraphs of notes %s to keep them with their calls", ", ".join(misplaced))
+            document_html = push_paragraphs_of(document_html, misplaced)
+    log.warning("notes %s still stand on a later page than their calls", ", ".join(misplaced))
+    return document
+
+
+def write_pdf(book, target: Path) -> Path:
     from weasyprint.text.fonts import FontConfiguration
 
     fonts = FontConfiguration()
     fetcher = contained_fetcher([book.manifest.root, STYLES])
-    document = pages.print_document(book, page_css(book.manifest.output))
-    stylesheet = CSS(filename=str(STYLES / "print.css"), font_config=fonts, url_fetcher=fetcher)
-    html = HTML(string=document, base_url=str(book.manifest.root) + "/", url_fetcher=fetcher)
     meta = book.meta
     try:
+        document = render_document(book, fonts, fetcher)
         with atomic_output(target) as tmp:
-            html.write_pdf(tmp, stylesheets=[stylesheet], font_config=fonts, pdf_variant=None,
-                           pdf_identifier=False, uncompressed_pdf=False,
-                           custom_metadata=False)
+            document.write_pdf(tmp)
     except AnthologyError:
         raise
     except BaseException as exc:  # WeasyPrint raises many kinds, a refused URL a BaseException

@@ -1,0 +1,72 @@
+"""Reading outputs by their content: PDF text per page, EPUB XHTML by XPath."""
+from __future__ import annotations
+
+import re
+import zipfile
+from functools import lru_cache
+from pathlib import Path
+
+from lxml import etree
+from pypdf import PdfReader
+
+NS = {"x": "http://www.w3.org/1999/xhtml", "epub": "http://www.idpf.org/2007/ops",
+      "opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
+
+
+@lru_cache(maxsize=None)
+def pdf_pages(path: str) -> tuple[str, ...]:
+    return tuple(page.extract_text() or "" for page in PdfReader(path).pages)
+
+
+def squash(text: str) -> str:
+    """Letters and digits only, lower case: immune to line breaks and hyphenation."""
+    return re.sub(r"[\W_]+", "", text).lower()
+
+
+def pages_containing(path: str, snippet: str) -> set[int]:
+    key = squash(snippet)
+    return {i for i, text in enumerate(pdf_pages(path)) if key in squash(text)}
+
+
+def epub_documents(path: str) -> dict[str, etree._Element]:
+    """Every XHTML document of the EPUB, parsed, by its name in the zip."""
+    docs = {}
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.endswith(".xhtml"):
+                docs[name] = etree.fromstring(z.read(name))
+    return docs
+
+
+def epub_opf(path: str) -> etree._Element:
+    with zipfile.ZipFile(path) as z:
+        container = etree.fromstring(z.read("META-INF/container.xml"))
+        opf_name = container.xpath("//*[local-name()='rootfile']/@full-path")[0]
+        return etree.fromstring(z.read(opf_name))
+
+
+def notes_with_context(path: str) -> list[tuple[str, str, str, str]]:
+    """(file, number, text just before the call, note text) for every noteref in the EPUB."""
+    out = []
+    for name, doc in epub_documents(path).items():
+        for ref in doc.xpath("//x:a[@epub:type='noteref']", namespaces=NS):
+            target = ref.get("href").lstrip("#")
+            aside = doc.xpath(f"//x:aside[@id='{target}']", namespaces=NS)
+            para = ref.getparent()
+            before = "".join(_text_before(para, ref))
+            note = "".join(aside[0].itertext()) if aside else ""
+            out.append((name, ref.text, before, note))
+    return out
+
+
+def _text_before(parent, stop):
+    if parent.text:
+        yield parent.text
+    for child in parent:
+        if child is stop:
+            return
+        if child.tag.endswith("aside"):
+            continue
+        yield from child.itertext()
+        if child.tail:
+            yield child.tail

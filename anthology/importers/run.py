@@ -90,11 +90,13 @@ def render_text(result: ImportedText) -> str:
     return f"---\n{front}---\n\n{result.body.strip()}\n"
 
 
-def import_text(paths: list[Path], output: Path, fmt: str = "auto", root: Path | None = None) -> ImportedText:
+def import_text(paths: list[Path], output: Path, fmt: str = "auto", root: Path | None = None,
+                corrections: Path | None = None) -> ImportedText:
+    """Import `paths` into `output`, applying the corrections recorded beside it."""
     root = root or Path.cwd()
     result = convert_sources(paths, fmt)
     result.metadata["sources"] = [_relative(p, root) for p in paths]
-    result = apply_corrections(result, corrections_path(output))
+    result = apply_corrections(result, corrections or corrections_path(output))
     with atomic_output(output) as tmp:
         tmp.write_text(render_text(result), encoding="utf-8")
     return result

@@ -37,6 +37,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "B003": ("error", "The EPUB packager failed; the message above says why. The previous outputs are kept."),
     "B004": ("error", "Another build is writing into this folder; wait for it to finish or remove the stale lock file."),
     "B005": ("error", "Only files inside the book's folder and data: URIs may be used as resources."),
+    "P001": ("error", "The PDF failed preflight and was not written: fix the style or text named above."),
     # Import
     "I001": ("error", "Name the format with --format (wiki, pdf-text, plain)."),
     "I002": ("error", "The witnesses must be the same work: import each work on its own."),

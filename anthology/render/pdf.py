@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -10,21 +12,46 @@ from ..fsutil import atomic_output, inside
 from ..messages import AnthologyError, error
 from ..schema import TRIM_SIZES
 from . import html as pages
+from . import preflight
 
 log = logging.getLogger(__name__)
 
 STYLES = Path(__file__).resolve().parent.parent.parent / "styles"
+OUTPUT_PROFILE = STYLES / "icc" / "FOGRA39L-anthology.icc"
 MARGINS = {"inner": "0.8in", "outer": "0.6in", "top": "0.75in", "bottom": "0.8in"}
+BLEED = "0.125in"
 
 
 def page_css(output: dict) -> str:
-    width, height = TRIM_SIZES[output["pdf"]["trim"]]
+    """Trim size, mirrored margins, bleed and the press's colour profile, from the manifest."""
+    pdf = output["pdf"]
+    width, height = TRIM_SIZES[pdf["trim"]]
     m = MARGINS
-    return (
+    css = (
         f"@page {{ size: {width} {height}; margin: {m['top']} {m['outer']} {m['bottom']} {m['inner']}; }}"
         f"@page :left {{ margin-left: {m['outer']}; margin-right: {m['inner']}; }}"
         f"@page :right {{ margin-left: {m['inner']}; margin-right: {m['outer']}; }}"
     )
+    if pdf["bleed"]:
+        css += f"@page {{ bleed: {BLEED}; marks: crop; }}"
+    if pdf["profile"] == "press":
+        css += f"@color-profile device-cmyk {{ src: url({OUTPUT_PROFILE.as_uri()}); components: c, m, y, k; }}"
+    return css
+
+
+def pdf_options(output: dict) -> dict:
+    """WeasyPrint's options for the manifest's profile."""
+    if output["pdf"]["profile"] == "press":
+        return {"pdf_variant": "pdf/x-4"}
+    return {"pdf_tags": True}
+
+
+def fixed_date(book) -> str:
+    """The build date, from SOURCE_DATE_EPOCH or else 1 January of the book's year, so builds repeat."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return f"{book.meta.get('year') or 2000}-01-01T00:00:00+00:00"
 
 
 def contained_fetcher(roots: list[Path]):
@@ -116,6 +143,16 @@ def render_document(book, fonts, fetcher):
     return document
 
 
+def _set_metadata(document, book) -> None:
+    meta = document.metadata
+    meta.title = book.meta["title"]
+    meta.authors = list(book.meta.get("editors") or [])
+    meta.description = book.meta.get("description")
+    meta.lang = book.meta.get("language") or "en"
+    meta.generator = "anthology"
+    meta.created = meta.modified = fixed_date(book)
+
+
 def write_pdf(book, target: Path) -> Path:
     from weasyprint.text.fonts import FontConfiguration
 
@@ -124,8 +161,10 @@ def write_pdf(book, target: Path) -> Path:
     meta = book.meta
     try:
         document = render_document(book, fonts, fetcher)
+        _set_metadata(document, book)
         with atomic_output(target) as tmp:
-            document.write_pdf(tmp)
+            document.write_pdf(tmp, **pdf_options(book.manifest.output))
+            preflight.check(tmp, book.manifest.output)
     except AnthologyError:
         raise
     except BaseException as exc:  # WeasyPrint raises many kinds, a refused URL a BaseException

@@ -1,0 +1,455 @@
+"""Page-bottom notes in text extracted from a PDF (helpers of `pdf_text`).
+
+A PDF prints each note at the bottom of the page that refers to it, and text
+extraction garbles the little superscript markers: `¹` comes out as `!`, `(!`,
+`?`, `®`, `*`, `@`, `’`, `™`, as a digit glued to the word (`whole1`), or not at
+all; the note's own marker fares no better (`! For example…`, `O This text…`,
+`B Ibid.`). Nothing here trusts a marker's face value. Instead:
+
+1. `find_note_region` finds, at the bottom of each page, the blocks that read
+   as notes (a marker-like first token, lines wider than the body's because
+   notes are set smaller, citation words), and `split_notes` cuts them into
+   notes (a new note starts after a line that stopped short of the margin).
+2. `scan_page` lists where a marker may sit in the page's text — garbled
+   markers of three strengths — and every sentence end, for markers the
+   extraction lost.
+3. `match_page` gives each note of the page a position, in order, by dynamic
+   programming: strong markers first, then weak ones, then the sentence end
+   whose words best match the note's text (a guess, which the caller reports).
+4. `number_notes` reads the whole sequence of notes at once: a numbered series
+   1, 2, 3… (where digits that were read agree with their place), and a second
+   series for notes whose marker style differs from the rest (parenthesised
+   markers among bare ones, or a marker read as `O`/`0`, which no numbered
+   series uses), labelled `s1`, `s2`…
+
+The rules use typography and wordfreq only, never the words of a particular text.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .words import WORD, known_word, zipf
+
+SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹⁰"
+_SUP = str.maketrans(SUPERSCRIPTS, "1234567890")
+# Characters that are never prose when glued to the end of a word.
+SYMBOLS = "*®©@%™†‡§¶°#" + SUPERSCRIPTS
+MARK_CHARS = set(SYMBOLS + "0123456789!?()'’\"")
+
+# The first token of a note: a number, one or two symbols, or one letter, maybe in parentheses.
+NOTE_START = re.compile(
+    r"^(?P<m>\(?\d{1,3}\)?|\(?[^\w\s\-–—•·.,;:…“‘\[\]]{1,2}\)?|\(?[A-Za-z]\)?)\s+(?P<rest>\S.*)$")
+CITATION = re.compile(r"^\W*(?:ibid|[1lT]bid|see|cf|quoted|cited|op\.? cit)\b|\bpp?\.\s?\d", re.I)
+_ZEROISH = {"O", "o", "0", "°", "Q", "()"}
+
+# The end of a token: closing parentheses, one punctuation mark, closing quotes (the
+# author's), then whatever remains is a candidate marker.
+_TAIL = re.compile(r"[\d!?*®©@%™†‡§¶°#¹²³⁴⁵⁶⁷⁸⁹⁰()”’\"'.,;:\]]+$")
+_AUTHORIAL = re.compile(r"^[)\]]*[.,;:!?…]?[”’\"')\]]*")
+_SENT_END = re.compile(r"[.!?…][”’\"')\]]*$")
+PH_OPEN, PH_CLOSE, PH_GUESS = "\ue000", "\ue001", "\ue002"
+
+
+@dataclass(eq=False)
+class Line:
+    no: int                 # 1-based line number in the source
+    text: str               # without the indentation and trailing white space
+    indent: int = 0
+    edits: list = field(default_factory=list)  # (start, end, replacement, seq), applied when rendering
+
+    def rendered(self) -> str:
+        """The text with the edits made (two insertions at one place keep their order)."""
+        text = self.text
+        for start, end, rep, _ in sorted(self.edits, key=lambda e: (e[0], e[1], e[3]), reverse=True):
+            text = text[:start] + rep + text[end:]
+        return text
+
+
+@dataclass(eq=False)
+class Cand:
+    """A place where a note's reference may go: a garbled marker, or a sentence end."""
+    line: Line
+    start: int
+    end: int
+    kind: str               # "marker" or "end"
+    strength: float = 0.0
+    remove: bool = True     # the marker's characters are extraction debris
+    text: str = ""
+    digits: str | None = None
+    paren: bool = False
+    quote: bool = False     # a closing quote just before (citations follow quotations)
+    para_end: bool = False
+    words: frozenset = frozenset()
+
+
+@dataclass(eq=False)
+class Note:
+    raw: str                # the marker as printed before the note
+    lines: list[Line]
+    page: int
+    anchor: Cand | None = None
+    guessed: bool = False
+    label: str = ""
+    series: int = 1
+
+    @property
+    def line_no(self) -> int:
+        return self.lines[0].no
+
+    @property
+    def text(self) -> str:
+        return " ".join(l.text for l in self.lines)
+
+    def digit_reads(self) -> list[str]:
+        out = []
+        for s in (self.raw, self.anchor.text if self.anchor and self.anchor.kind == "marker" else ""):
+            d = s.translate(_SUP).strip("()")
+            if d.isdigit():
+                out.append(d.lstrip("0") or "0")
+        return out
+
+    @property
+    def paren(self) -> bool:
+        return "(" in self.raw or ")" in self.raw or bool(self.anchor and self.anchor.paren)
+
+
+# --- finding the notes at the bottom of a page ---------------------------------------------------
+
+def _one_edit(a: str, b: str) -> bool:
+    """a and b differ by one substituted, dropped or added character."""
+    if a == b:
+        return True
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    if abs(len(a) - len(b)) != 1:
+        return False
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def plausible_number(value: str, expected: int) -> bool:
+    window = range(max(1, expected - 5), expected + 4)
+    return any(value == str(n) or _one_edit(value, str(n)) for n in window)
+
+
+def note_start(line: str, expected: int) -> tuple[float, re.Match | None]:
+    """How much `line` reads like the first line of a note (0 = not at all)."""
+    m = NOTE_START.match(line)
+    if not m:
+        return 0.0, None
+    marker, rest = m.group("m"), m.group("rest")
+    core = marker.strip("()")
+    if core.isdigit():
+        return (2.0 if plausible_number(core, expected) else 0.5), m
+    if core.isalpha():
+        if not (rest[0].isupper() or rest[0].isdigit() or rest[0] in "“‘\"'[("):
+            return 0.0, None
+        return 0.5, m
+    return 2.0, m
+
+
+def block_note_score(block: list[Line], width: float, expected: int) -> float:
+    score, m = note_start(block[0].text, expected)
+    if not m:
+        return 0.0
+    if max(len(l.text) for l in block) > 1.06 * width:
+        score += 1.5  # notes are set smaller, so their lines hold more characters
+    if CITATION.search(m.group("rest")):
+        score += 1.0
+    return score
+
+
+def find_note_region(blocks: list[list[Line]], width: float, expected: int) -> int:
+    """Index of the first block of the page's notes (len(blocks) when there are none).
+
+    The notes are the last blocks of a page: the first reads as a note, and every
+    later one either reads as a note or is a short continuation of one.
+    """
+    scores = [block_note_score(b, width, expected) for b in blocks]
+    for j, score in enumerate(scores):
+        if score < (3.0 if j == 0 else 2.0):
+            continue
+        if all(s >= 2.0 or _continuation(b, width) for b, s in zip(blocks[j + 1:], scores[j + 1:])):
+            return j
+    return len(blocks)
+
+
+def _continuation(block: list[Line], width: float) -> bool:
+    return all(len(l.text) < 0.6 * width for l in block) and not block[0].text[:1].isupper()
+
+
+def split_notes(region: list[list[Line]], page: int, note_width: float, expected: int,
+                orphans: list[Line]) -> list[Note]:
+    """Cut the note blocks of one page into notes."""
+    notes: list[Note] = []
+    for block in region:
+        for i, line in enumerate(block):
+            score, m = note_start(line.text, expected + len(notes))
+            new = False
+            if m and score >= 0.5:
+                if i == 0:
+                    new = True
+                else:
+                    prev = block[i - 1].text
+                    letter = m.group("m").strip("()").isalpha()
+                    short = len(prev) < 0.9 * note_width
+                    new = short if letter else (short or prev.rstrip().endswith((".", ")", "]")))
+            if new:
+                rest_col = line.text.index(m.group("rest"), len(m.group("m")))
+                notes.append(Note(m.group("m"), [Line(line.no, line.text[rest_col:])], page))
+            elif notes:
+                notes[-1].lines.append(line)
+            else:
+                orphans.append(line)
+    return notes
+
+
+# --- where markers may sit in the text -----------------------------------------------------------
+
+def _content_words(text: str) -> frozenset:
+    """Words that say what a passage is about: not the commonest words of the language."""
+    out = set()
+    for w in WORD.findall(text):
+        lw = w.lower().replace("’", "'")
+        if len(lw) >= 3 and zipf(lw) < 5.0:
+            out.add(lw[:-2] if lw.endswith("'s") else lw)
+    return frozenset(out)
+
+
+def _is_abbreviation(host: str) -> bool:
+    letters = host.lstrip("(“‘\"'[")
+    return len(letters) <= 2 and letters[:1].isupper() or len(letters) == 1
+
+
+def scan_block(block: list[Line]) -> list[Cand]:
+    """Candidate marker positions and sentence ends in one paragraph, in reading order."""
+    out: list[Cand] = []
+    tokens = [(line, m.start(), m.group()) for line in block for m in re.finditer(r"\S+", line.text)]
+    sentence: list[str] = []
+    opened_double = opened_single = 0
+    closed_double = 0
+    for k, (line, col, tok) in enumerate(tokens):
+        last = k == len(tokens) - 1
+        nxt = tokens[k + 1][2] if not last else ""
+        opened_double += tok.count("“")
+        opened_single += tok.count("‘")
+        sentence.append(tok)
+        tail = _TAIL.search(tok)
+        host = tok[:tail.start()] if tail else tok
+        cand = None
+        if tail and host and host[-1].isalpha():
+            rest = tail.group()
+            auth = _AUTHORIAL.match(rest).group()
+            mark = rest[len(auth):]
+            # A straight quote after a curly one, or a second identical quote, is debris.
+            m2 = re.search(r"(?<=[”’])[\"']|(?<=”)”|(?<=’)’", auth)
+            if m2:
+                mark, auth = auth[m2.start():] + mark, auth[:m2.start()]
+            tstart = col + len(host) + len(auth)
+            tend = col + len(tok)
+            cand = _classify(line, host, auth, mark, tstart, tend, last,
+                             opened_single, opened_double, closed_double)
+        closed_double += tok.count("”")
+        if cand is not None:
+            cand.words = _content_words(" ".join(sentence))
+            out.append(cand)
+            sentence = []
+            continue
+        ends = bool(_SENT_END.search(tok)) and not _is_abbreviation(host.rstrip(".")) and \
+            (last or nxt[:1].isupper() or nxt[:1] in "“‘\"'([" or nxt[:1].isdigit())
+        ends = ends or (tok.endswith("”") and (last or nxt[:1].isupper() or nxt[:1] == "“"))
+        if ends or last:
+            end = col + len(tok)
+            out.append(Cand(line, end, end, "end", quote=tok.rstrip(".,;:").endswith(("”", "’", '"')),
+                            para_end=last, words=_content_words(" ".join(sentence))))
+            sentence = []
+    return out
+
+
+def _classify(line, host, auth, mark, start, end, last, open_single, open_double, closed_double):
+    marker_chars = set(mark)
+    if mark and not marker_chars <= MARK_CHARS:
+        return None
+    if mark and set(mark) <= set("()'’\""):
+        return None
+    punct = any(c in ".,;:" for c in auth)
+    if mark:
+        digits = mark.translate(_SUP).strip("()")
+        paren = "(" in mark or ")" in mark
+        if paren and len(mark) > 1:
+            return Cand(line, start, end, "marker", 3.0, True, mark, digits if digits.isdigit() else None, True)
+        if any(c in SYMBOLS for c in mark):
+            return Cand(line, start, end, "marker", 3.0, True, mark, digits if digits.isdigit() else None)
+        if digits.isdigit():
+            if auth:
+                if len(host) <= 2 and not auth.strip(".,;:"):
+                    return None  # "p.5"
+                return Cand(line, start, end, "marker", 3.0, True, mark, digits)
+            word = WORD.findall(host)
+            word = word[-1] if word else ""
+            if len(word) >= 3 and known_word(word) and not known_word(word + digits) \
+                    and not word[1:].isupper() and len(digits) <= 3:
+                return Cand(line, start, end, "marker", 2.0, True, mark, digits)
+            return None
+        core = mark.strip("'’\"")
+        if core and set(core) <= set("!?"):
+            if any(c.isdigit() for c in mark):
+                return Cand(line, start, end, "marker", 3.0, True, mark)
+            if punct:
+                return Cand(line, start, end, "marker", 3.0, True, mark)
+            if auth:
+                if len(mark) >= 2:
+                    return Cand(line, start, end, "marker", 3.0, True, mark)
+                return Cand(line, end, end, "marker", 1.0, False, mark)
+            return None
+        if any(c.isdigit() for c in mark) and set(mark) <= set("0123456789!?"):
+            return Cand(line, start, end, "marker", 3.0, True, mark)
+        return None
+    # No marker left once the author's punctuation is set aside: only quotes that close nothing.
+    if auth.endswith("’") and not open_single:
+        if punct or auth.endswith("”’"):
+            return Cand(line, end - 1, end, "marker", 2.0, True, "’")
+        return Cand(line, end, end, "marker", 0.5, False, "’")
+    if last and auth.endswith("”") and open_double <= closed_double:
+        return Cand(line, end, end, "marker", 0.6, False, "”", quote=True, para_end=True)
+    return None
+
+
+# --- giving each note of a page its place --------------------------------------------------------
+
+_SKIP_PENALTY = {3.0: 1.0, 2.0: 0.3}
+
+
+def _sim(note_words: frozenset, cand: Cand) -> float:
+    """How much the passage before `cand` and the note share words, rare words counting more."""
+    return min(1.0, sum(max(0.0, 6.0 - zipf(w)) for w in note_words & cand.words) / 3.0)
+
+
+def _score(note: Note, note_words: frozenset, cand: Cand) -> float:
+    sim = 1.5 * _sim(note_words, cand)
+    if cand.kind == "marker":
+        bonus = 1.0 if cand.digits and cand.digits in note.digit_reads()[:1] else 0.0
+        return cand.strength + sim + bonus
+    return 0.1 + 0.3 * cand.quote + 0.2 * cand.para_end + sim
+
+
+def match_page(notes: list[Note], cands: list[Cand]) -> None:
+    """Give each note a candidate, keeping order: maximise strength and word overlap."""
+    k, n = len(notes), len(cands)
+    if not k or not n:
+        return
+    words = [_content_words(note.text) for note in notes]
+    NEG = float("-inf")
+    # best[i][j]: best score placing the first i notes among the first j candidates
+    best = [[NEG] * (n + 1) for _ in range(k + 1)]
+    back: dict[tuple[int, int], bool] = {}
+    best[0][0] = 0.0
+    for j in range(1, n + 1):
+        best[0][j] = best[0][j - 1] - _SKIP_PENALTY.get(cands[j - 1].strength, 0.0) * (cands[j - 1].kind == "marker")
+    for i in range(1, k + 1):
+        for j in range(i, n + 1):
+            c = cands[j - 1]
+            skip = best[i][j - 1] - (_SKIP_PENALTY.get(c.strength, 0.0) if c.kind == "marker" else 0.0)
+            take = best[i - 1][j - 1] + _score(notes[i - 1], words[i - 1], c)
+            if take >= skip:
+                best[i][j], back[(i, j)] = take, True
+            else:
+                best[i][j], back[(i, j)] = skip, False
+    if best[k][n] == NEG:  # more notes than places: place what can be placed
+        k = min(k, n)
+    i, j = k, n
+    while i > 0 and j > 0:
+        if back.get((i, j)):
+            notes[i - 1].anchor = cands[j - 1]
+            notes[i - 1].guessed = cands[j - 1].kind == "end" or cands[j - 1].strength < 1.0
+            i, j = i - 1, j - 1
+        else:
+            j -= 1
+
+
+# --- numbering: one numbered series, and a second series set apart -----------------------------
+
+def number_notes(notes: list[Note]) -> None:
+    """Label the notes: `1`, `2`… in order for the numbered series, `s1`, `s2`… for the other."""
+    t = len(notes)
+    if not t:
+        return
+    parens = sum(n.paren for n in notes)
+    paren_hint = 0 < parens < t / 2
+
+    def second_cost(note: Note) -> float:
+        # Without a sign of a second series, setting a note apart costs more than any misread digit.
+        c = 3.0
+        if paren_hint and note.paren:
+            c -= 2.6
+        if note.raw.strip("()") in _ZEROISH:
+            c -= 1.5
+        return max(c, 0.1)
+
+    def main_cost(note: Note, number: int) -> float:
+        reads = note.digit_reads()
+        if not reads:
+            return 0.5
+        if str(number) in reads:
+            return 0.0
+        if any(_one_edit(r, str(number)) for r in reads):
+            return 0.6
+        return 1.2
+
+    INF = float("inf")
+    # cost[i][m]: first i notes placed, m of them in the numbered series
+    cost = [[INF] * (t + 1) for _ in range(t + 1)]
+    choice: dict[tuple[int, int], int] = {}
+    cost[0][0] = 0.0
+    for i in range(t):
+        for m in range(i + 1):
+            if cost[i][m] == INF:
+                continue
+            c_main = cost[i][m] + main_cost(notes[i], m + 1)
+            if c_main < cost[i + 1][m + 1]:
+                cost[i + 1][m + 1], choice[(i + 1, m + 1)] = c_main, 1
+            c_sec = cost[i][m] + second_cost(notes[i])
+            if c_sec < cost[i + 1][m]:
+                cost[i + 1][m], choice[(i + 1, m)] = c_sec, 2
+    m = min(range(t + 1), key=lambda x: cost[t][x])
+    series = []
+    for i in range(t, 0, -1):
+        s = choice[(i, m)]
+        series.append(s)
+        m -= s == 1
+    series.reverse()
+    main = second = 0
+    for note, s in zip(notes, series):
+        note.series = s
+        if s == 1:
+            main += 1
+            note.label = str(main)
+        else:
+            second += 1
+            note.label = f"s{second}"
+
+
+# --- OCR slips in notes --------------------------------------------------------------------------
+
+# Glyphs OCR confuses at the start of a word: what was printed → what was read.
+_CONFUSED = {"1": "Il", "0": "Oo", "5": "Ss", "8": "B", "T": "I"}
+_GARBLED_WORD = re.compile(r"(?<![\w’'])([10584T])([a-z]{2,})\b")
+
+
+def repair_ocr(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """`1bid.` → `Ibid.`: a confusable first glyph, when only the repaired word is known."""
+    fixes: list[tuple[str, str]] = []
+
+    def fix(m: re.Match) -> str:
+        word = m.group(0)
+        if known_word(word):
+            return word
+        for letter in _CONFUSED[m.group(1)]:
+            new = letter + m.group(2)
+            if known_word(new):
+                fixes.append((word, new))
+                return new
+        return word
+
+    return _GARBLED_WORD.sub(fix, text), fixes

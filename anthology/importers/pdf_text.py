@@ -1,0 +1,627 @@
+"""Text extracted from a PDF: hard-wrapped, hyphenated, paged, with page-bottom notes.
+
+What such a file looks like (and what `convert` does about it):
+
+* lines wrapped at the printed line width, words broken with a hyphen at line
+  ends → paragraphs re-joined, each hyphen removed or kept by `words.join_hyphenated`
+  (the document's own usage first, then wordfreq);
+* pages separated by runs of two or more blank lines, or by a line that starts
+  with a single space (a page start some extractors mark that way) → a paragraph
+  cut by a page break, even with the page's notes in between, is re-joined when
+  the cut is mid-sentence;
+* folios (lone page numbers) and running heads (lines repeated at the top or
+  bottom of pages) → removed and counted;
+* notes printed at the bottom of each page, their markers garbled by OCR →
+  Pandoc footnotes `[^n]`, placed and numbered by `pdf_notes` (see there); a
+  second series (parenthesised markers among bare ones, a note marked `O`) gets
+  labels `s1`, `s2`…; a reference whose marker was lost is put at the best
+  sentence end of its page, followed by the comment `GUESSED`;
+* a title block at the top (title, subtitle, author, date on short lines of
+  their own) → metadata `title`, `subtitle`, `author`, `date`; an editorial note
+  at the very top ("Note from …", "Editor's note", "Transcriber's note") →
+  metadata `source-note`, as the wiki importer does with a wiki's own lead;
+* `[bracketed]` one-line titles, and short one-line title-like blocks → headings
+  (`##` for the first numbering style met, `###` for the second…);
+* quotations set apart → `> ` block quotes, when recognisable: indented blocks,
+  or a paragraph right after one ending with a colon that is itself one
+  quotation (opens and closes with quotes), is set narrower, or ends on an
+  unmatched closing quote or a note reference.
+
+The author's words are never rewritten: only extraction damage is undone, and
+every guess is reported as a doubt with its source line. Text that cannot be
+placed is kept at the end of the body under `<!-- anthology: unplaced … -->`.
+"""
+from __future__ import annotations
+
+import re
+import statistics
+import textwrap
+from collections import Counter
+from dataclasses import dataclass
+
+from . import pdf_notes as pn
+from .base import ImportedText, Importer, ImportReport, register
+from .pdf_notes import PH_CLOSE, PH_GUESS, PH_OPEN, Cand, Line, Note
+from .words import is_word, join_hyphenated, normalise
+
+# Written after a reference whose place was guessed (same convention as the plain importer):
+# invisible in the book; the witness merge moves such references where another witness has them.
+GUESSED = "<!-- anthology: guessed note position -->"
+
+COUNTS = ("lines_joined", "hyphens_removed", "hyphens_kept", "folios_removed", "running_heads_removed",
+          "notes_found", "notes_anchored", "markers_guessed", "headings", "block_quotes", "ocr_repairs")
+
+_FOLIO = re.compile(r"^(?:page\s+)?[-–—]?\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*[-–—]?$", re.I)
+_DATE = re.compile(r"^(?:[A-Z][a-z]+\.?\s+)?(?:\d{1,2},?\s+)?(?:1[5-9]\d\d|20\d\d)$")
+_PARTICLES = {"de", "van", "von", "der", "den", "la", "le", "du", "da", "di", "del", "y", "and", "&"}
+_NAME_WORD = re.compile(r"^(?:[A-Z][\w’'.-]*|[A-Z]\.)$")
+_SOURCE_NOTE = re.compile(
+    r"^(?:(?:editor|editorial|transcriber|publisher|translator|archive)(?:[’']s)?\s+)?notes?\b", re.I)
+_NUMBERING = re.compile(r"^(?:(?P<arabic>\d{1,3})|(?P<roman>[IVXLC]{2,7})|(?P<letter>[A-Z]))[.)]\s+\S")
+_WORD_TOKEN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_LEFT_WORD = re.compile(r"([^\W\d_][^\W\d_’'-]*)-$")
+_RIGHT_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_PLACEHOLDER = re.compile(f"{PH_OPEN}([^{PH_CLOSE}]*){PH_CLOSE}({PH_GUESS}?)")
+
+
+@dataclass(eq=False)
+class Para:
+    lines: list[Line]
+    page: int
+    kind: str = "para"      # para, heading, quote
+    style: str = ""         # numbering style of a heading
+    heading: str = ""
+
+    @property
+    def text(self) -> str:
+        return " ".join(l.text for l in self.lines)
+
+
+@register
+class PdfTextImporter(Importer):
+    name = "pdf-text"
+    description = "Text extracted from a PDF: hard-wrapped, hyphenated, page-bottom notes"
+
+    @classmethod
+    def detect(cls, text: str) -> tuple[float, str]:
+        return detect(text)
+
+    def convert(self, text: str, source_name: str) -> ImportedText:
+        return Conversion(text, ImportReport(source_name, self.name)).run()
+
+
+# --- detection ----------------------------------------------------------------------------------
+
+def detect(text: str) -> tuple[float, str]:
+    lines = text.replace("\r\n", "\n").split("\n")
+    if re.match(r"^---[ \t]*\n.*?\n(?:---|\.\.\.)[ \t]*(?:\n|$)", text, re.S):
+        return 0.02, "starts with YAML front matter: Markdown, not a PDF extraction"
+    nonblank = [l for l in lines if l.strip()]
+    if not nonblank:
+        return 0.0, "empty text"
+    n = len(nonblank)
+    long_share = sum(len(l) > 200 for l in nonblank) / n
+    wrapped = sum(1 for a, b in zip(lines, lines[1:]) if a.strip() and b.strip()) / n
+    hyphens = sum(1 for a, b in zip(lines, lines[1:])
+                  if re.search(r"[^\W\d_]-$", a.rstrip()) and re.match(r"\s?[^\W\d_]", b) and b[:1] != b[:1].upper())
+    breaks = len(re.findall(r"\S[ \t]*\n(?:[ \t]*\n){2,}[ \t]*\S", text))
+    note_lines = sum(1 for a, b in zip(lines, lines[1:])
+                     if not a.strip() and re.match(r"^(?:\d{1,3}|[!?*®©@%†‡§¶°#])\s+[A-Z“\"]", b))
+    markdown = sum(1 for l in nonblank if re.match(r"^(?:#{1,6}\s|\[\^[^\]]+\]:|>\s|:::)", l)) + \
+        text.count('"wikilink")') + len(re.findall(r"\]\([^)\s]+\)", text))
+    reasons, score = [], 0.0
+    if long_share > 0.3:
+        return 0.05, f"{long_share:.0%} of lines are longer than 200 characters: one paragraph a line"
+    if wrapped > 0.5:
+        score += 0.35
+        reasons.append("hard-wrapped lines")
+    if hyphens:
+        score += min(0.3, 0.1 + 30 * hyphens / n)
+        reasons.append(f"{hyphens} words hyphenated at line ends")
+    if breaks:
+        score += 0.1
+        reasons.append(f"{breaks} page breaks (runs of blank lines)")
+    if note_lines:
+        score += min(0.2, 0.05 * note_lines)
+        reasons.append(f"{note_lines} note-like blocks")
+    if markdown:
+        score -= min(0.6, 0.05 * markdown)
+        reasons.append(f"{markdown} Markdown constructs")
+    return max(0.0, min(0.95, score)), ", ".join(reasons) or "no sign of a PDF extraction"
+
+
+# --- conversion ---------------------------------------------------------------------------------
+
+class Conversion:
+    def __init__(self, text: str, report: ImportReport):
+        self.text = text.replace("\r\n", "\n").replace("\r", "\n")
+        self.report = report
+        for key in COUNTS:
+            report.counts[key] = 0
+        self.metadata: dict = {}
+        self.forms = Counter(normalise(m.group()) for m in _WORD_TOKEN.finditer(self.text))
+        self.unplaced: list[tuple[str, str]] = []
+
+    # The pipeline ------------------------------------------------------------------------------
+
+    def run(self) -> ImportedText:
+        pages = split_pages(self.text)
+        lengths = [len(l.text) for page in pages for b in page for l in b[:-1]]
+        self.width = float(statistics.median(lengths)) if lengths else 80.0
+        indents = [l.indent for page in pages for b in page for l in b]
+        self.base_indent = statistics.median(indents) if indents else 0
+        if pages:
+            self.front_matter(pages[0])
+        self.remove_folios_and_heads(pages)
+        bodies, notes = self.take_notes(pages)
+        paras = self.paragraphs(bodies)
+        self.place_notes(bodies, notes, paras)
+        pn.number_notes(notes)
+        self.apply_anchors(notes)
+        paras = self.join_pages(paras)
+        self.block_quotes(paras)
+        body = self.render(paras, notes)
+        result = ImportedText(self.metadata, body, self.report)
+        result.guessed_notes = {n.label for n in notes if n.anchor is not None and n.guessed}
+        return result
+
+    # Title block and editorial note ---------------------------------------------------------------
+
+    def front_matter(self, page: list[list[Line]]) -> None:
+        for _ in range(2):
+            used = self.source_note(page) or self.title_block(page)
+            if not used:
+                break
+            del page[:used]
+
+    def source_note(self, page: list[list[Line]]) -> int:
+        if "source-note" in self.metadata or len(page) < 2 or len(page[0]) != 1:
+            return 0
+        head = page[0][0].text
+        if len(head) > 60 or not _SOURCE_NOTE.match(head) or head.endswith("."):
+            return 0
+        upto = next((i for i in range(1, min(len(page), 5)) if self.heading_of(page[i], i, page)), None)
+        if upto is None or upto < 2:
+            upto = 2
+        paras = [self.join_lines(b) for b in page[1:upto]]
+        self.metadata["source-note"] = head.rstrip(":") + ": " + " ".join(self.clean(p) for p in paras)
+        self.report.doubt(page[0][0].no, f"editorial note at the top ('{head}') moved to the metadata "
+                                         "as source-note")
+        return upto
+
+    def title_block(self, page: list[list[Line]]) -> int:
+        if "title" in self.metadata:
+            return 0
+        lead: list[Line] = []
+        for block in page:
+            t = block[0].text
+            if len(block) != 1 or len(t) > 0.75 * self.width or t.endswith((".", ":", ";", ",")) \
+                    or t.startswith("["):
+                break
+            lead.append(block[0])
+        if len(lead) < 2 or len(lead) >= len(page):
+            return 0
+        dates = [l for l in lead[1:] if _DATE.match(l.text)]
+        names = [l for l in lead[1:] if l not in dates and _is_name(l.text)]
+        author = names[-1] if names else None
+        if not (dates or author):
+            return 0
+        self.metadata["title"] = lead[0].text
+        rest = [l.text for l in lead[1:] if l is not author and l not in dates]
+        if rest:
+            self.metadata["subtitle"] = " ".join(rest)
+        if author:
+            self.metadata["author"] = re.sub(r"^by\s+", "", author.text, flags=re.I)
+        if dates:
+            self.metadata["date"] = dates[0].text
+        return len(lead)
+
+    # Folios and running heads --------------------------------------------------------------------
+
+    def remove_folios_and_heads(self, pages: list[list[list[Line]]]) -> None:
+        def edges(i, page):
+            out = []
+            if page and (i > 0):
+                out.append((page, 0, 0))
+            if page:
+                out.append((page, len(page) - 1, len(page[-1]) - 1))
+            return out
+
+        def head_like(t: str) -> bool:
+            # short, has letters, and is no citation ("Ibid., p. 12" recurs at page bottoms as notes)
+            return len(t) <= 0.8 * self.width and bool(re.search(r"[^\W\d_]", t)) \
+                and not pn.CITATION.search(t)
+
+        for _ in range(2):
+            keys: dict[tuple[bool, str], set[int]] = {}
+            for i, page in enumerate(pages):
+                for pg, b, l in edges(i, page):
+                    t = pg[b][l].text
+                    if head_like(t):
+                        keys.setdefault((b == 0 and l == 0, _head_key(t)), set()).add(i)
+            # a running head recurs at the same edge of pages, on a fair share of them
+            heads = {k for k, where in keys.items() if len(where) >= max(2, 0.25 * len(pages))}
+            folio_pages = [i for i, page in enumerate(pages) for pg, b, l in edges(i, page)
+                           if _FOLIO.match(pg[b][l].text)]
+            removed = False
+            for i, page in enumerate(pages):
+                for pg, b, l in sorted(edges(i, page), key=lambda e: (e[1], e[2]), reverse=True):
+                    if b >= len(pg) or l >= len(pg[b]):
+                        continue
+                    t = pg[b][l].text
+                    if _FOLIO.match(t) and (len(folio_pages) >= 2 or t.strip().isdigit()) and len(pages) > 1:
+                        self.report.counts["folios_removed"] += 1
+                    elif head_like(t) and (b == 0 and l == 0, _head_key(t)) in heads:
+                        self.report.counts["running_heads_removed"] += 1
+                    else:
+                        continue
+                    del pg[b][l]
+                    if not pg[b]:
+                        del pg[b]
+                    removed = True
+            if not removed:
+                break
+
+    # Notes ---------------------------------------------------------------------------------------
+
+    def take_notes(self, pages):
+        """Split every page into body blocks and notes."""
+        regions, bodies = [], []
+        expected = 1
+        pages = self.split_after_inner_notes(pages)
+        for i, page in enumerate(pages):
+            start = pn.find_note_region(page, self.width, expected)
+            regions.append(page[start:])
+            bodies.append(page[:start])
+            for block in page[start:]:
+                expected += sum(1 for l in block if pn.note_start(l.text, expected)[1])
+        note_lines = sorted(len(l.text) for r in regions for b in r for l in b)
+        note_width = max(self.width, note_lines[int(0.95 * (len(note_lines) - 1))]) if note_lines else self.width
+        notes: list[Note] = []
+        for i, region in enumerate(regions):
+            orphans: list[Line] = []
+            page_notes = pn.split_notes(region, i, note_width, len(notes) + 1, orphans)
+            if orphans and notes and not bodies[i]:
+                notes[-1].lines += orphans  # a note continued from the previous page
+            elif orphans:
+                self.unplaced.append((f"text among the notes at line {orphans[0].no}",
+                                      self.join_lines(orphans)))
+                self.report.doubt(orphans[0].no, "text at the bottom of a page, before its first note, "
+                                                 "could not be placed: kept under an 'unplaced' comment")
+            notes += page_notes
+        self.report.counts["notes_found"] = len(notes)
+        return bodies, notes
+
+    def split_after_inner_notes(self, pages):
+        """A page break the extraction marked with one blank line only: notes, then a
+        block of body text that goes on mid-sentence (lower case). Split the page there."""
+        out = []
+        expected = 1
+        for page in pages:
+            cur: list[list[Line]] = []
+            in_notes = False
+            for j, block in enumerate(page):
+                body_like = len(block) >= 2 or len(block[0].text) >= 0.6 * self.width
+                if in_notes and block[0].text[:1].islower() and body_like:
+                    out.append(cur)
+                    cur = []
+                cur.append(block)
+                m = pn.NOTE_START.match(block[0].text)
+                if j > 0 and m and pn.block_note_score(block, self.width, expected) >= 2.0 \
+                        and not m.group("m").strip("()").isalpha():
+                    in_notes = True
+                    expected += 1
+                elif body_like:
+                    in_notes = False
+            out.append(cur)
+        return [p for p in out if p]
+
+    def place_notes(self, bodies, notes: list[Note], paras: list[Para]) -> None:
+        by_page: dict[int, list[Note]] = {}
+        for n in notes:
+            by_page.setdefault(n.page, []).append(n)
+        page_paras: dict[int, list[Para]] = {}
+        for p in paras:
+            page_paras.setdefault(p.page, []).append(p)
+        for page in sorted(set(by_page) | set(page_paras)):
+            page_notes = by_page.get(page, [])
+            cands = [c for p in page_paras.get(page, []) if p.kind != "heading" for c in pn.scan_block(p.lines)]
+            if page_notes and not cands:  # a page of notes only: their text is on an earlier page
+                before = [p for p in paras if p.page < page and p.kind != "heading"]
+                if before:
+                    last = before[-1].lines[-1]
+                    cands = [Cand(last, len(last.text), len(last.text), "end", para_end=True)]
+            pn.match_page(page_notes, cands)
+            used = {id(n.anchor) for n in page_notes}
+            for c in cands:
+                if c.kind == "marker" and c.strength >= 3.0 and id(c) not in used:
+                    self.report.doubt(c.line.no, f"{c.text!r} after '{_context(c)}' looks like a note marker, "
+                                                 "but no note of this page is left for it: kept as text")
+            self.report.counts["notes_anchored"] += sum(n.anchor is not None for n in page_notes)
+
+    def apply_anchors(self, notes: list[Note]) -> None:
+        for n in notes:
+            c = n.anchor
+            if c is None:
+                self.unplaced.append((f"note {n.raw!r} at line {n.line_no}, which has no place in the text",
+                                      self.note_text(n)))
+                self.report.doubt(n.line_no, f"note {n.raw!r} could not be anchored in the text: kept under "
+                                             "an 'unplaced' comment")
+                continue
+            ph = PH_OPEN + n.label + PH_CLOSE + (PH_GUESS if n.guessed else "")
+            seq = len(c.line.edits)
+            if c.kind == "marker" and c.remove:
+                c.line.edits.append((c.start, c.end, ph, seq))
+            else:
+                c.line.edits.append((c.end, c.end, ph, seq))
+            exact = c.kind == "marker" and c.digits == n.label
+            if not exact:
+                self.report.counts["markers_guessed"] += 1
+            where = f"'{_context(c)}'"
+            if n.series != 1:
+                series = " (a second series: its marker style differs from the numbered notes)"
+            else:
+                series = ""
+            if c.kind == "end":
+                self.report.doubt(c.line.no, f"note [^{n.label}] (printed with marker {n.raw!r} at line "
+                                             f"{n.line_no}) has no marker in the text; its reference was put "
+                                             f"by guess after {where}{series}")
+            elif not c.remove or c.strength < 1:
+                self.report.doubt(c.line.no, f"note [^{n.label}] (marker {n.raw!r} at line {n.line_no}) "
+                                             f"anchored by guess after {where}, keeping {c.text!r} as text"
+                                             f"{series}")
+            elif not exact or n.raw.strip("()") != n.label:
+                self.report.doubt(c.line.no, f"garbled marker {c.text!r} in the text and {n.raw!r} before "
+                                             f"the note (line {n.line_no}) read as note [^{n.label}]{series}")
+
+    def note_text(self, n: Note) -> str:
+        text = self.join_lines(n.lines)
+        text, fixes = pn.repair_ocr(text)
+        for old, new in fixes:
+            self.report.counts["ocr_repairs"] += 1
+            self.report.repairs.append(f"line {n.line_no}: OCR slip {old!r} → {new!r} in a note")
+            self.report.doubt(n.line_no, f"OCR slip {old!r} read as {new!r} in note {n.label or n.raw!r}")
+        return text
+
+    # Paragraphs ----------------------------------------------------------------------------------
+
+    def paragraphs(self, bodies) -> list[Para]:
+        paras: list[Para] = []
+        styles: list[str] = []
+        for i, blocks in enumerate(bodies):
+            for j, block in enumerate(blocks):
+                h = self.heading_of(block, j, blocks)
+                if h:
+                    style, text = h
+                    if style not in styles:
+                        styles.append(style)
+                    paras.append(Para(block, i, "heading", style, text))
+                    self.report.counts["headings"] += 1
+                else:
+                    paras.append(Para(block, i))
+        numbered = [s for s in styles if s != "none"]
+        self.levels = {s: 2 + numbered.index(s) for s in numbered}
+        self.levels["none"] = 2
+        return paras
+
+    def heading_of(self, block: list[Line], j: int, blocks: list[list[Line]]):
+        if len(block) != 1:
+            return None
+        t = block[0].text
+        m = re.fullmatch(r"\[([^\[\]]+)\]", t)
+        if m:
+            inner = m.group(1).strip()
+            if len(inner) > 100 or ":" in inner[:6] or inner.endswith((",", ";", ":")) \
+                    or not (inner[:1].isupper() or inner[:1].isdigit()):
+                return None
+            return _numbering(inner), inner
+        if len(t) > min(70, 0.75 * self.width) or t.endswith((".", ",", ";", ":", "!", "?", "”", "’", '"', "-")):
+            return None
+        if not (t[:1].isupper() or t[:1].isdigit()) or not re.search(r"[^\W\d_]{2}", t) or len(t.split()) > 10:
+            return None
+        if _FOLIO.match(t) or j + 1 >= len(blocks) or pn.NOTE_START.match(t) and not _NUMBERING.match(t):
+            return None
+        if j > 0 and not re.search(r"[.!?:”’\"')\]]$", blocks[j - 1][-1].text):
+            return None
+        if len(blocks[j + 1]) < 2 and len(blocks[j + 1][0].text) < 0.75 * self.width:
+            return None
+        return _numbering(t), t
+
+    def join_pages(self, paras: list[Para]) -> list[Para]:
+        """Re-join paragraphs cut by a page break (and by the notes printed under it)."""
+        out: list[Para] = []
+        for p in paras:
+            prev = out[-1] if out else None
+            # paragraphs come in page order, so a page change means `p` opens its page
+            if prev is not None and p.page != prev.page and prev.kind == "para" and p.kind == "para" \
+                    and _continues(prev.lines[-1].rendered(), p.lines[0].text):
+                prev.lines += p.lines
+                continue
+            out.append(p)
+        return out
+
+    def block_quotes(self, paras: list[Para]) -> None:
+        for prev, p in zip(paras, paras[1:]):
+            if p.kind != "para":
+                continue
+            indented = self.base_indent < 2 and all(l.indent >= 2 for l in p.lines)
+            if indented or (prev.kind in ("para", "quote") and _ends_with_colon(prev) and _quotation(p, self.width)):
+                p.kind = "quote"
+                self.report.counts["block_quotes"] += 1
+
+    # Rendering -----------------------------------------------------------------------------------
+
+    def render(self, paras: list[Para], notes: list[Note]) -> str:
+        out = []
+        for p in paras:
+            if p.kind == "heading":
+                level = self.levels.get(p.style, 2)
+                text = self.clean(self.placeholders(escape(p.heading, block_start=False)))
+                out.append("#" * level + " " + text)
+                continue
+            text = self.placeholders(escape(self.join_lines(p.lines)))
+            out.append(("> " if p.kind == "quote" else "") + self.clean(text))
+        for what, text in self.unplaced:
+            out.append(f"<!-- anthology: unplaced {what} -->")
+            out.append(self.clean(self.placeholders(escape(text))))
+        for n in notes:
+            if n.anchor is None:
+                continue
+            body = self.clean(self.placeholders(escape(self.note_text(n), block_start=False)))
+            out.append(textwrap.fill(f"[^{n.label}]: {body}", width=78, subsequent_indent="    ",
+                                     break_long_words=False, break_on_hyphens=False))
+        return "\n\n".join(out) + "\n"
+
+    @staticmethod
+    def placeholders(text: str) -> str:
+        return _PLACEHOLDER.sub(lambda m: f"[^{m.group(1)}]" + (GUESSED if m.group(2) else ""), text)
+
+    @staticmethod
+    def clean(text: str) -> str:
+        return re.sub(r"[ \t]+", " ", text).strip()
+
+    def join_lines(self, lines: list[Line]) -> str:
+        """One paragraph from its lines, undoing the line-end hyphens."""
+        text = lines[0].rendered()
+        for line in lines[1:]:
+            nxt = line.rendered()
+            self.report.counts["lines_joined"] += 1
+            text = self.join_two(text.rstrip(), nxt.lstrip(), line.no)
+        return text
+
+    def join_two(self, a: str, b: str, line_no: int) -> str:
+        if a.endswith("\u00ad"):
+            self.report.counts["hyphens_removed"] += 1
+            return a[:-1] + b
+        if re.search(r"\d-$", a) and b[:1].isdigit():
+            return a + b
+        left = _LEFT_WORD.search(a)
+        right = _RIGHT_WORD.match(b)
+        if not (left and right):
+            return a + " " + b if a else b
+        lw, rw = left.group(1), right.group()
+        joined, kept = join_hyphenated(lw, rw, document_forms=self.forms)
+        self.report.counts["hyphens_kept" if kept else "hyphens_removed"] += 1
+        if not is_word(joined):
+            what = "kept the hyphen" if kept else "joined"
+            self.report.doubt(line_no - 1, f"line-end hyphen '{lw}-{rw}': {what} as '{joined}', which the "
+                                           "dictionary does not know")
+        return a[:left.start(1)] + joined + b[len(rw):]
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def split_pages(text: str) -> list[list[list[Line]]]:
+    """Pages of blocks of lines. A page break is a run of 2+ blank lines, a form feed, or
+    (when such lines are rare, so not a paragraph indent) a line starting with one space."""
+    raw = text.split("\n")
+    nonblank = sum(1 for l in raw if l.strip())
+    soft = {i for i, l in enumerate(raw) if i > 0 and re.match(r"^ \S", l)
+            and not (i + 1 < len(raw) and raw[i + 1][:1] == " ")}
+    if len(soft) > max(3, nonblank // 20):
+        soft = set()
+    pages: list[list[list[Line]]] = []
+    page: list[list[Line]] = []
+    block: list[Line] = []
+    blanks, feed = 0, False
+
+    def flush_block():
+        nonlocal block
+        if block:
+            page.append(block)
+            block = []
+
+    def flush_page():
+        nonlocal page
+        flush_block()
+        if page:
+            pages.append(page)
+            page = []
+
+    for i, l in enumerate(raw):
+        if "\f" in l:
+            feed = True
+            l = l.replace("\f", "")
+        if not l.strip():
+            blanks += 1
+            continue
+        if blanks >= 2 or feed or i in soft:
+            flush_page()
+        elif blanks == 1:
+            flush_block()
+        blanks, feed = 0, False
+        stripped = l.strip()
+        indent = 0 if i in soft else len(l) - len(l.lstrip())
+        block.append(Line(i + 1, stripped, indent))
+    flush_page()
+    return pages
+
+
+def _head_key(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"\d+", "#", text.lower())).strip()
+
+
+def _is_name(text: str) -> bool:
+    words = re.sub(r"^by\s+", "", text, flags=re.I).split()
+    if not 2 <= len(words) <= 5 or any(c.isdigit() for c in text):
+        return False
+    caps = [w for w in words if w.lower() not in _PARTICLES]
+    return len(caps) >= 2 and all(_NAME_WORD.match(w) for w in caps)
+
+
+def _numbering(text: str) -> str:
+    m = _NUMBERING.match(text)
+    if not m:
+        return "none"
+    return next(k for k, v in m.groupdict().items() if v)
+
+
+def _strip_refs(text: str) -> str:
+    return _PLACEHOLDER.sub("", text).rstrip()
+
+
+def _continues(prev: str, nxt: str) -> bool:
+    """Does the paragraph ending with `prev` go on in the page starting with `nxt`?"""
+    prev = _strip_refs(prev)
+    if not prev or not nxt:
+        return False
+    if re.search(r"[^\W\d_]-$", prev) or nxt[0].islower() or nxt[0] in ",;:)]…":
+        return True
+    last = prev[-1]
+    return last.isalnum() or last in ",;—–-(‘“"
+
+
+def _ends_with_colon(p: Para) -> bool:
+    return _strip_refs(p.lines[-1].rendered()).endswith(":")
+
+
+def _quotation(p: Para, width: float) -> bool:
+    """Is the paragraph after a colon a quotation set apart?"""
+    first = p.lines[0].text
+    last = p.lines[-1].rendered()
+    bare = _strip_refs(last)
+    if first[:1] in "“\"‘" and re.search(r"[”\"’][.,;:!?]?$", bare):
+        return True
+    if last.rstrip().endswith((PH_CLOSE, PH_GUESS)) or (bare.endswith(("”", '"')) and "“" not in p.text):
+        return first[:1] not in "“\"" and len(p.lines) >= 2
+    body = [len(l.text) for l in p.lines[:-1]]
+    return len(body) >= 2 and max(body) < 0.9 * width
+
+
+def _context(c: Cand, n: int = 40) -> str:
+    text = c.line.text[:c.end if c.kind == "marker" else c.start]
+    return ("…" + text[-n:]) if len(text) > n else text
+
+
+# --- Markdown escaping --------------------------------------------------------------------------
+
+_INLINE = re.compile(r"([\\`*_$~^|])|(<(?=[A-Za-z/!?]))|(@(?=\w))|(\[(?=\^)|\[(?=[^\]]*\][(\[]))")
+
+
+def escape(text: str, block_start: bool = True) -> str:
+    """Make prose safe as Pandoc Markdown: no character of the source may become markup."""
+    text = _INLINE.sub(lambda m: "\\" + m.group(0), text)
+    if block_start:
+        text = re.sub(r"^(#|>|[-+*:~%=]\s|[-+*=]$)", r"\\\1", text)
+        text = re.sub(r"^(\(?)(\d+|[a-zA-Z]|[ivxlcdm]+)([.)]\s)", r"\1\2\\\3", text)
+    return text

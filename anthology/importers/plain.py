@@ -1,0 +1,535 @@
+"""The Anarchist Library's plain-text editions: one paragraph a line.
+
+What such a file looks like:
+
+* a title block: "The Anarchist Library Anti-Copyright", the colophon line
+  (author, title, subtitle and date run together), "Retrieved on … from …",
+  "theanarchistlibrary.org", then title, subtitle, author and date on lines of
+  their own (the block may also stand at the end, as the colophon of the PDF);
+* one paragraph a line, clean words, `*italics*`;
+* notes as Unicode superscripts (`…delegates.²` in the text, `² Oscar Anweiler…`
+  as a line of its own) or in LaTeX-like forms (`$^{2}$`, `$^{^{2}}$`,
+  `$^{^{\\rm 5}}$`, `$^4$`), with `$\\it Liberation$` for italics;
+* pages of the printed edition that were cut mid-sentence, and sometimes put
+  back in the wrong order.
+
+The importer turns the title block into metadata, the notes into Pandoc
+footnotes, re-joins a paragraph cut mid-sentence when its continuation follows
+it, and reports (never guesses at) fragments that are out of order: putting
+them back in order is what the witness merge (`witnesses.py`) is for.
+"""
+from __future__ import annotations
+
+import re
+
+from .base import ImportedText, Importer, ImportReport, register
+from .words import join_hyphenated, zipf
+
+SUPERSCRIPTS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_SUP_TABLE = str.maketrans(SUPERSCRIPTS, "0123456789")
+_SUP = f"[{SUPERSCRIPTS}]+"
+_MATH = re.compile(r"\$([^$\n]{1,80}?)\$")
+_SUP_REF = re.compile(rf"[ \t]?({_SUP})")
+_SUP_DEF = re.compile(rf"\s*({_SUP})\s*(\S.*)$")
+_MATH_DEF = re.compile(r"\s*\$([^$\n]{1,80}?)\$\s*(\S.*)$")
+
+# Lines of the library's title block.
+_LIBRARY = re.compile(r"^\s*The Anarchist Library\b\s*(.*)$", re.I)
+_ANTI_COPYRIGHT = re.compile(r"\bAnti-?Copyright\b", re.I)
+_SITE = re.compile(r"^\s*(?:https?://)?(?:www\.)?theanarchistlibrary\.org/?\s*$", re.I)
+_RETRIEVED = re.compile(r"^\s*Retrieved\b", re.I)
+_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
+
+# Where a sentence (or a clause introducing a quotation) ends.
+_TRAILERS = "\"'”’»)]*"
+_SENTENCE_END = re.compile(rf"[.!?…:][{re.escape(_TRAILERS)}]*(?=\s|$)")
+_FOOTREF = re.compile(r"\[\^[^\]\s]+\]")
+
+# Marker written after a footnote reference whose place the importer had to
+# guess (the source lost it). Invisible in the book; the witness merge moves
+# such references to where another witness anchors the note.
+GUESSED = "<!-- anthology: guessed note position -->"
+
+# How common (Zipf scale) a word must be to count as a known word here.
+_KNOWN = 3.0
+
+
+def superscript_label(marker: str) -> str:
+    return marker.translate(_SUP_TABLE)
+
+
+def math_note_label(inner: str) -> str | None:
+    """The note number of a LaTeX-like marker (`^{2}`, `^{^{\\rm 5}}`…), or None."""
+    inner = inner.strip()
+    if not inner.startswith("^"):
+        return None
+    # Drop TeX commands and escapes (`\\rm`, `\\}`), and font switches left bare by a
+    # mangled escape (`{\\}rm 5}`), then braces and carets: a note number must remain.
+    bare = re.sub(r"\\[A-Za-z]+|\\.", " ", inner)
+    bare = re.sub(r"(?<![A-Za-z])(?:rm|it|bf|sf|tt|text\w*|math\w*|scriptsize|footnotesize|small)(?![A-Za-z])",
+                  " ", bare)
+    digits = re.sub(r"[\s{}^]", "", bare)
+    return digits if digits.isdigit() else None
+
+
+def math_text(inner: str) -> str | None:
+    """Markdown for LaTeX-like text (`\\it Liberation` → `*Liberation*`), or None."""
+    inner = inner.strip()
+    m = re.fullmatch(r"\\(it|em|sl|bf|rm|textit|emph|mathit|textbf|mathbf|textrm|mathrm|text)\s*(.*)",
+                     inner, re.S)
+    if not m:
+        return None
+    command, rest = m.groups()
+    rest = rest.strip()
+    if rest.startswith("{") and rest.endswith("}"):
+        rest = rest[1:-1]
+    rest = re.sub(r"\\[ ,;:!]", " ", rest).replace("\\&", "&").replace("\\%", "%").replace("\\$", "$")
+    rest = re.sub(r"\s+", " ", rest.replace("{", "").replace("}", "")).strip()
+    if "\\" in rest or not rest:
+        return None
+    if command in ("bf", "textbf", "mathbf"):
+        return f"**{rest}**"
+    if command in ("rm", "textrm", "mathrm", "text"):
+        return rest
+    return f"*{rest}*"
+
+
+def note_definition(line: str) -> tuple[str, str] | None:
+    """(label, text) when `line` is a note's definition (`¹ Text`, `$^{2}$ Text`)."""
+    m = _SUP_DEF.match(line)
+    if m:
+        return superscript_label(m.group(1)), m.group(2).strip()
+    m = _MATH_DEF.match(line)
+    if m:
+        label = math_note_label(m.group(1))
+        if label:
+            return label, m.group(2).strip()
+    return None
+
+
+def _core(text: str) -> str:
+    """`text` without footnote references and trailing markup, for end-of-sentence tests."""
+    text = _FOOTREF.sub("", re.sub(r"<!--.*?-->", "", text))
+    return text.rstrip().rstrip(_TRAILERS + " ")
+
+
+def ends_sentence(text: str) -> bool:
+    core = _core(text)
+    return not core or core[-1] in ".!?…:"
+
+
+def starts_mid_sentence(text: str) -> bool:
+    """A paragraph that begins in lower case continues a sentence begun elsewhere."""
+    head = text.lstrip(" \"'“‘(*_[")
+    return bool(head) and head[0].islower()
+
+
+def _quote_balance(text: str) -> int:
+    """Double quotation marks left open (straight ones counted by parity)."""
+    curly = text.count("“") - text.count("”")
+    return curly + text.count('"') % 2
+
+
+def _first_word(text: str) -> str:
+    m = re.match(r"[\s\"'“‘(*_]*([A-Za-z]+)", text)
+    return m.group(1) if m else ""
+
+
+def _known(word: str) -> float:
+    return zipf(word) if word else 0.0
+
+
+@register
+class PlainImporter(Importer):
+    name = "plain"
+    description = "The Anarchist Library's plain text: one paragraph a line, superscript or $^{n}$ notes"
+
+    @classmethod
+    def detect(cls, text: str) -> tuple[float, str]:
+        lines = [l for l in text.splitlines() if l.strip()]
+        if not lines:
+            return 0.0, "empty text"
+        if re.match(r"\A\s*---\s*\n.*?\n(---|\.\.\.)\s*\n", text, re.S):
+            return 0.05, "starts with YAML front matter, as a wiki page does"
+        ends = lines[:30] + lines[-15:]
+        if any(_SITE.match(l) or _LIBRARY.match(l) for l in ends):
+            return 0.95, "The Anarchist Library's title block"
+        total = sum(len(l) for l in lines)
+        long_share = sum(len(l) for l in lines if len(l.strip()) > 150) / total
+        raw = text.splitlines()
+        runs = sum(1 for a, b in zip(raw, raw[1:]) if a.strip() and b.strip())
+        wrapped_share = runs / len(lines)
+        notes = sum(1 for l in lines if note_definition(l)) + len(re.findall(_SUP, text))
+        if long_share > 0.6 and wrapped_share < 0.2:
+            if notes:
+                return 0.85, "one paragraph a line, with superscript or $^{n}$ notes"
+            return 0.6, "one paragraph a line"
+        if wrapped_share > 0.5:
+            return 0.1, "hard-wrapped lines (one paragraph spans several lines)"
+        return 0.2, "short lines, not clearly one paragraph a line"
+
+    def convert(self, text: str, source_name: str) -> ImportedText:
+        report = ImportReport(source=source_name, format=self.name)
+        lines = text.splitlines()
+        metadata, used = _title_block(lines, report)
+        body, guessed = _body(lines, used, report)
+        result = ImportedText(metadata, body, report)
+        # For the witness merge: the notes whose reference this importer placed by guess.
+        result.guessed_notes = guessed
+        return result
+
+
+# --- the title block -------------------------------------------------------------------------
+
+def _is_date(line: str) -> bool:
+    words = line.split()
+    return bool(_DATE.search(line)) and len(words) <= 5 and not line.rstrip().endswith((".", ","))
+
+
+def _title_block(lines: list[str], report: ImportReport) -> tuple[dict, set[int]]:
+    """Metadata from the library's title block; the indexes of the lines it used."""
+    nonempty = [i for i, l in enumerate(lines) if l.strip()]
+    meta: dict = {}
+    used: set[int] = set()
+    markers = [i for i in nonempty[:30] + nonempty[-15:]
+               if _SITE.match(lines[i]) or _LIBRARY.match(lines[i]) or _RETRIEVED.match(lines[i])]
+    if not markers or not any(_SITE.match(lines[i]) or _LIBRARY.match(lines[i]) for i in markers):
+        return meta, used
+    at_end = markers[0] > nonempty[min(29, len(nonempty) - 1)] if len(nonempty) > 45 else False
+    # The block: the markers, and the short lines around them that are not body paragraphs.
+    pos = {i: k for k, i in enumerate(nonempty)}
+    first, last = pos[min(markers)], pos[max(markers)]
+
+    def short(i: int) -> bool:
+        l = lines[i].strip()
+        return len(l) <= 160 and not note_definition(l) and len(_SENTENCE_END.findall(l)) <= 1 \
+            and not starts_mid_sentence(l)
+
+    while first > 0 and short(nonempty[first - 1]) and (at_end or first - 1 < 12):
+        first -= 1
+    limit = 6
+    while last + 1 < len(nonempty) and limit and short(nonempty[last + 1]) \
+            and (not lines[nonempty[last + 1]].strip().endswith(".") or _is_date(lines[nonempty[last + 1]])):
+        last += 1
+        limit -= 1
+    block = nonempty[first:last + 1]
+    candidates = []
+    for i in block:
+        line = lines[i].strip()
+        used.add(i)
+        lib = _LIBRARY.match(line)
+        if lib:
+            meta["source-edition"] = "The Anarchist Library"
+            if _ANTI_COPYRIGHT.search(line):
+                meta["rights"] = "Anti-Copyright"
+            rest = _ANTI_COPYRIGHT.sub("", lib.group(1)).strip(" ,.-—")
+            if rest:
+                candidates.append(rest)
+        elif _ANTI_COPYRIGHT.fullmatch(line):
+            meta["rights"] = "Anti-Copyright"
+        elif _SITE.match(line):
+            meta["source-edition"] = "The Anarchist Library"
+        elif _RETRIEVED.match(line):
+            meta["retrieved-from"] = line
+        else:
+            candidates.append(line)
+    _assign_titles(candidates, meta, report)
+    report.counts["title_block_lines"] += len(block)
+    return meta, used
+
+
+def _assign_titles(candidates: list[str], meta: dict, report: ImportReport) -> None:
+    """Title, subtitle, author and date from the block's remaining lines.
+
+    The colophon line runs author, title, subtitle and date together; when it is
+    there it says which separate line is which. Otherwise the lines follow the
+    title page's order: title, subtitle, author, date.
+    """
+    combined = None
+    for c in candidates:
+        inside = [o for o in candidates if o is not c and o in c]
+        if len(inside) >= 2:
+            combined = c
+            break
+    parts = [c for c in candidates if c is not combined]
+    dates = [c for c in parts if _is_date(c)]
+    if dates:
+        meta["date"] = dates[-1]
+        parts = [c for c in parts if c is not dates[-1]]
+    if combined:
+        placed = sorted((combined.find(p), p) for p in parts if p in combined)
+        rest = [p for p in parts if p not in combined]
+        if placed and placed[0][0] == 0 and len(placed) >= 2:
+            meta["author"] = placed[0][1]
+            placed = placed[1:]
+        order = [p for _, p in placed] + rest
+    else:
+        order = parts
+        if len(order) >= 2:
+            meta["author"] = order.pop()
+    if order:
+        meta["title"] = order[0]
+    if len(order) >= 2:
+        meta["subtitle"] = order[1]
+    if len(order) > 2:
+        meta["source-note"] = order[2:]
+        report.doubt(None, f"title block lines not understood, kept as source-note: {order[2:]}")
+    for key in ("title", "author"):
+        if key not in meta:
+            report.doubt(None, f"the title block gives no {key}")
+
+
+# --- the body --------------------------------------------------------------------------------
+
+class _Para:
+    __slots__ = ("text", "line", "last_line")
+
+    def __init__(self, text: str, line: int):
+        self.text, self.line, self.last_line = text, line, line
+
+
+def _body(lines: list[str], used: set[int], report: ImportReport) -> tuple[str, set[str]]:
+    # 1. Paragraphs and note definitions, in the order of the file.
+    items: list[tuple[str, object]] = []  # ("para", _Para) or ("note", (label, text, line))
+    current: _Para | None = None
+    for i, raw in enumerate(lines):
+        line = raw.strip()
+        if i in used or not line:
+            current = None
+            continue
+        nd = note_definition(line)
+        if nd:
+            items.append(("note", (nd[0], nd[1], i + 1)))
+            current = None
+        elif current is not None:  # a paragraph running over several lines
+            current.text += " " + line
+            current.last_line = i + 1
+        else:
+            current = _Para(line, i + 1)
+            items.append(("para", current))
+
+    # 2. Note definitions, with unique labels.
+    defs: dict[str, tuple[str, int]] = {}
+    def_order: list[str] = []
+    renamed: dict[int, str] = {}
+    for k, (kind, item) in enumerate(items):
+        if kind != "note":
+            continue
+        label, text, line = item
+        if label in defs:
+            n = 2
+            while f"{label}-{n}" in defs:
+                n += 1
+            report.doubt(line, f"note {label} is defined twice; the second is labelled {label}-{n}")
+            label = f"{label}-{n}"
+            renamed[k] = label
+        defs[label] = (_inline(text, set(), line, report, definition=True), line)
+        def_order.append(label)
+    report.counts["notes_found"] = len(defs)
+
+    # 3. References in the text.
+    referenced: set[str] = set()
+    paras = [item for kind, item in items if kind == "para"]
+    for p in paras:
+        p.text = _inline(p.text, set(defs), p.line, report, referenced=referenced)
+    report.counts["notes_anchored"] = len(referenced & set(defs))
+
+    # 4. Notes whose reference the source lost: placed by guess, and said so.
+    guessed: set[str] = set()
+    for k, (kind, item) in enumerate(items):
+        if kind != "note":
+            continue
+        label = renamed.get(k, item[0])
+        if label in referenced:
+            continue
+        before = [it for knd, it in items[:k] if knd == "para"]
+        if _place_guess(before, label):
+            guessed.add(label)
+            referenced.add(label)
+            para = next(p for p in reversed(before) if f"[^{label}]" in p.text)
+            report.doubt(item[2], f"note [^{label}] has no marker in the text; its reference was placed by "
+                                  f"guess at the end of a sentence near line {para.line} — check it")
+    report.counts["notes_guessed"] = len(guessed)
+
+    # 5. Paragraphs cut mid-sentence: re-join when the continuation follows; report the rest.
+    paras = _join_fragments(paras, report)
+    _spliced_sentences(paras, report)
+
+    out = [p.text for p in paras]
+    unplaced = [l for l in def_order if l not in referenced]
+    placed_defs = [l for l in def_order if l in referenced]
+    placed_defs.sort(key=_label_key)
+    out += [f"[^{l}]: {defs[l][0]}" for l in placed_defs]
+    if unplaced:
+        out.append("<!-- anthology: unplaced notes: no text to anchor them in -->")
+        out += [f"{defs[l][0]}" for l in unplaced]
+        for l in unplaced:
+            report.doubt(defs[l][1], f"note {l} could not be anchored; its text is kept under an "
+                                     "'unplaced' comment")
+    report.counts["paragraphs"] = len(paras)
+    return "\n\n".join(out) + "\n", guessed
+
+
+def _label_key(label: str):
+    head = label.split("-")[0]
+    return (int(head) if head.isdigit() else 10 ** 9, label)
+
+
+def _inline(text: str, labels: set[str], line: int, report: ImportReport, *, definition: bool = False,
+            referenced: set[str] | None = None) -> str:
+    """Note markers → `[^n]`, LaTeX-like italics → `*x*`."""
+
+    def math(m: re.Match) -> str:
+        inner = m.group(1)
+        label = math_note_label(inner)
+        if label is not None:
+            if label in labels:
+                referenced.add(label)
+                report.counts["latex_markers"] += 1
+                return f"[^{label}]"
+            report.doubt(line, f"marker {m.group(0)!r} names note {label}, which is not defined; left as it is")
+            return m.group(0)
+        md = math_text(inner)
+        if md is not None:
+            report.counts["latex_italics"] += 1
+            return md
+        if inner.lstrip().startswith(("\\", "^")):
+            report.doubt(line, f"LaTeX-like text {m.group(0)!r} not understood; left as it is")
+        return m.group(0)
+
+    def sup(m: re.Match) -> str:
+        label = superscript_label(m.group(1))
+        if label in labels:
+            referenced.add(label)
+            report.counts["superscript_markers"] += 1
+            return f"[^{label}]"
+        report.doubt(line, f"superscript {m.group(1)} names no defined note; left as it is")
+        return m.group(0)
+
+    text = _MATH.sub(math, text)
+    if not definition:
+        text = _SUP_REF.sub(sup, text)
+        # A marker written with a space before it belongs to the word before.
+        text = re.sub(r"(?<=\S) (\[\^[^\]\s]+\])", r"\1", text)
+    return text
+
+
+def _place_guess(before: list[_Para], label: str) -> bool:
+    """Put `[^label]` at the last sentence end before the note's definition."""
+    for p in reversed(before):
+        ends = list(_SENTENCE_END.finditer(p.text))
+        if ends:
+            at = ends[-1].end()
+            while p.text[at:].startswith("[^"):  # after any reference already there
+                at = p.text.index("]", at) + 1
+            p.text = p.text[:at] + f"[^{label}]{GUESSED}" + p.text[at:]
+            return True
+    return False
+
+
+def _join_fragments(paras: list[_Para], report: ImportReport) -> list[_Para]:
+    """Join a paragraph cut mid-sentence to its continuation when that comes next.
+
+    A join is refused when it would leave a quotation unbalanced, or when the
+    next paragraph's first word completes a word broken at the end of another
+    fragment (`Rus-` … `sian industry`): then the fragments are out of order,
+    and that is reported rather than guessed.
+    """
+    opens = [p for p in paras if not ends_sentence(p.text)]
+    broken = {_core(p.text).split()[-1][:-1].lower() for p in opens
+              if _core(p.text).endswith("-") and _core(p.text).split()}
+    decided: list[tuple[str, _Para, _Para | None, str, str, str]] = []
+    out: list[_Para] = []
+    for p in paras:
+        prev = out[-1] if out else None
+        tail = _tail(prev.text) if prev else ""
+        if prev is not None and not ends_sentence(prev.text) and starts_mid_sentence(p.text):
+            why = _join_refusal(prev.text, p.text, broken)
+            if why is None:
+                decided.append(("joined", prev, p, "", tail, _head(p.text)))
+                prev.text = _join(prev.text, p.text)
+                prev.last_line = p.last_line
+                report.counts["paragraphs_joined"] += 1
+                continue
+            decided.append(("refused", prev, p, why, tail, _head(p.text)))
+        elif prev is not None and not ends_sentence(prev.text):
+            decided.append(("open", prev, p, "", tail, _head(p.text)))
+        elif starts_mid_sentence(p.text):
+            decided.append(("orphan", prev, p, "", tail, _head(p.text)))
+        out.append(p)
+    if out and not ends_sentence(out[-1].text):
+        decided.append(("open", out[-1], None, "", _tail(out[-1].text), ""))
+
+    damaged = any(d[0] != "joined" for d in decided)
+    for kind, a, b, why, tail, head in decided:
+        if kind == "joined":
+            if damaged:
+                report.doubt(b.line, f"joined to the paragraph before it (line {a.line}) as the rest of a "
+                                     f"sentence cut at a page break ('…{tail}' + '{head}…'); other fragments "
+                                     "of this source are out of order, so check this join")
+        elif kind == "refused":
+            report.counts["fragments_out_of_order"] += 1
+            report.doubt(a.last_line, f"paragraph ends mid-sentence ('…{tail}') and the next one "
+                                      f"(line {b.line}, '{head}…') cannot continue it ({why}); "
+                                      "fragments are out of order here")
+        elif kind == "open":
+            report.counts["fragments_out_of_order"] += 1
+            where = f"the next paragraph (line {b.line}) starts a new sentence" if b else "the text ends"
+            report.doubt(a.last_line, f"paragraph ends mid-sentence ('…{tail}') but {where}: its "
+                                      "continuation is elsewhere; fragments are out of order here")
+        elif kind == "orphan":
+            report.counts["fragments_out_of_order"] += 1
+            report.doubt(b.line, f"paragraph starts mid-sentence ('{head}…') after a finished sentence: "
+                                 "its beginning is elsewhere; fragments are out of order here")
+    return out
+
+
+def _join_refusal(left: str, right: str, broken: set[str]) -> str | None:
+    lb, rb = _quote_balance(_FOOTREF.sub("", left)), _quote_balance(right)
+    if (lb == 0) != (rb == 0):
+        return "a quotation would be left open"
+    core = _core(left)
+    first = _first_word(right)
+    if core.endswith("-"):
+        if not right[:1].isalpha():
+            return "a word broken at the end cannot go on with punctuation"
+    elif first and first.lower() not in broken and any(
+            _known(stem + first) >= _KNOWN and _known(stem + first) > _known(first) for stem in broken):
+        return f"its first word '{first}' completes a word broken at the end of another fragment"
+    return None
+
+
+def _join(left: str, right: str) -> str:
+    left = left.rstrip()
+    if _core(left).endswith("-") and left.endswith("-"):
+        words = left.rsplit(None, 1)
+        m = re.match(r"([A-Za-z]+)(.*)", right, re.S)
+        if m:
+            word, _ = join_hyphenated(words[-1][:-1], m.group(1))
+            return (words[0] + " " if len(words) > 1 else "") + word + m.group(2)
+    return left + " " + right.lstrip()
+
+
+def _tail(text: str, n: int = 5) -> str:
+    return " ".join(_FOOTREF.sub("", text).replace(GUESSED, "").split()[-n:])
+
+
+def _head(text: str, n: int = 5) -> str:
+    return " ".join(text.split()[:n])
+
+
+def _spliced_sentences(paras: list[_Para], report: ImportReport) -> None:
+    """Report a sentence that restarts mid-line (`… With They maintained …`).
+
+    A very common word written with a capital right after a lower-case word, with
+    no punctuation between and a lower-case word after, is the start of a sentence
+    from another fragment glued into this one.
+    """
+    for p in paras:
+        for m in re.finditer(r"\b([A-Za-z]+) ([A-Z][a-z]+) ([a-z]+)\b", p.text):
+            word = m.group(2)
+            if _known(word) < 6.0 or _known(m.group(1)) < 3.0:
+                continue
+            report.counts["spliced_sentences"] += 1
+            report.doubt(p.line, f"a sentence seems to restart mid-line ('{m.group(0)}'): text from another "
+                                 "fragment may have been glued in here")

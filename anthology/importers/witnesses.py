@@ -1,0 +1,1070 @@
+"""Several witnesses of one work → one best text.
+
+`merge_witnesses([(name, text), …])` converts each source with the importer
+`detect_format` picks, then:
+
+1. **Same work?** Each pair of witnesses is compared on their normalised word
+   streams (lower case, letters and digits only, so typography, hyphens and note
+   markers do not count): the share of word 5-grams of the shorter witness found
+   in the other. Witnesses of one work share most of them (≥ 0.6 even for a
+   badly scrambled extraction); different works share almost none (< 0.05). Below
+   `SAME_WORK` the merge is refused with I002, naming both files and the figure.
+2. **Which witness is in reading order?** Word 4-grams that occur exactly once in
+   each of two witnesses anchor them to each other. For every pair, the longest
+   increasing subsequence of the anchors' positions says which share of the text
+   the two read in the same order, and the anchors chain into blocks read
+   contiguously by both. A witness whose pages are in order agrees best with all
+   the others (two scrambled witnesses agree least with each other); it becomes
+   the base. When the agreements do not separate the witnesses (two witnesses
+   agree with each other exactly as much as they do with themselves), the base is
+   the witness whose seams — the places where the other witness's blocks break —
+   read worst in the *other* witness: a seam that ends a sentence before a
+   lower-case word, or breaks a paragraph mid-sentence, is a page glued in the
+   wrong place. The figures are in the report.
+3. **Repairs of the base**, each listed in `report.repairs` with the base's text
+   before and after:
+   - note markers: notes are matched across witnesses by the text of their
+     definitions (not their labels, which garbled markers make unreliable); a note
+     the base has no reference for, or whose reference its importer had to guess,
+     gets the position the other witnesses anchor it at (the words around the
+     marker aligned into the base). Debris of a garbled marker the base's importer
+     did not recognise (`structure.’`) is removed where the marker goes;
+   - hyphens: where the base joined a word broken at a line end and the other
+     witnesses print it whole on a line, their form is used (`topdown` →
+     `top-down`); a hyphen the base prints inside a line is the author's and stays;
+   - extraction slips: where the other witnesses (two or more) agree against the
+     base; or where the base's reading is damaged on its face (`I’'m`, `20"`, `p- 69`,
+     a closing quotation mark with the sentence's full stop lost before a capital)
+     and a witness reads it cleanly; or where the base and the cleanest witness
+     differ only by characters OCR confuses (`War L.` / `War I.`).
+   Authors' words are never rewritten: a difference that is not extraction damage
+   (other wording, another spelling) is left as the base has it.
+4. **Metadata**: the keys of every witness, the richest title block first (the
+   plain edition's usually: `retrieved-from`, `rights`), conflicts reported as
+   doubts; `sources` lists the witnesses and `witness-base` names the base.
+"""
+from __future__ import annotations
+
+import bisect
+import difflib
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from .. import messages
+from . import REGISTRY, detect_format
+from .base import ImportedText, ImportReport
+from .words import zipf
+
+SHINGLE = 5          # words per shingle for the same-work test
+SAME_WORK = 0.30     # shared share of shingles below which two sources are different works
+ANCHOR = 4           # words per anchor n-gram for alignment
+ORDER_MARGIN = 0.02  # agreement difference under which the order test falls back on seams
+NOTE_MATCH = 0.5     # similarity of two note definitions that makes them the same note
+GUESSED = "<!-- anthology: guessed note position -->"
+
+_REF = re.compile(r"\[\^([^\]\s]+)\]")
+_DEF_START = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]?(.*)$")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_GUESS_COMMENT = re.compile(r"\s*<!--\s*anthology:\s*guess[^>]*-->")
+# Characters a garbled note marker leaves behind a word.
+_MARKER_DEBRIS = set("!?*®’'\"°©¢§†‡¹²³⁴⁵⁶⁷⁸⁹⁰")
+_CLOSERS = "\"'”’»)]"
+_EMPHASIS = re.compile(r"(?<![*\w\\])\*(?=[^\s*])([^*\n]+?)(?<=[^\s*\\])\*(?![*\w])")
+
+
+# --- the witnesses --------------------------------------------------------------------------
+
+@dataclass
+class Tok:
+    start: int
+    end: int
+    norm: str
+
+
+@dataclass
+class Text:
+    """A text with its word tokens: a witness's running text, or one note."""
+    text: str
+    shadow: str = ""
+    toks: list[Tok] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.shadow = _shadow(self.text)
+        self.toks = [Tok(m.start(), m.end(), n) for m in re.finditer(r"\S+", self.shadow)
+                     if (n := norm(m.group()))]
+        self.starts = [t.start for t in self.toks]
+
+    @property
+    def norms(self) -> list[str]:
+        return [t.norm for t in self.toks]
+
+    def span(self, lo: int, hi: int) -> str:
+        """The shadow text (no note references or comments) of tokens lo..hi-1."""
+        if lo >= hi:
+            return ""
+        return self.shadow[self.toks[lo].start:self.toks[hi - 1].end]
+
+    def token_before(self, pos: int) -> int:
+        return bisect.bisect_left(self.starts, pos) - 1
+
+
+def _shadow(text: str) -> str:
+    """`text` with note references, comments and emphasis blanked out (offsets kept)."""
+    blank = lambda m: " " * len(m.group())  # noqa: E731
+    s = _COMMENT.sub(blank, text)
+    s = _REF.sub(blank, s)
+    s = re.sub(r"(?m)^(?:>\s?|#{1,6}\s)", blank, s)
+    return s.replace("*", " ")
+
+
+def norm(word: str) -> str:
+    """The letters and digits of a word, lower case: what witnesses are compared on."""
+    w = unicodedata.normalize("NFKC", word).lower()
+    return "".join(c for c in w if c.isalnum())
+
+
+@dataclass
+class Witness:
+    name: str
+    raw: str
+    fmt: str
+    reason: str
+    imported: ImportedText
+    main: Text
+    notes: dict[str, Text]
+    refs: list[tuple[str, int]]          # (label, index of the token the reference follows)
+    guessed: set[str]
+
+    @property
+    def short(self) -> str:
+        return self.name.rsplit("/", 1)[-1]
+
+
+def split_notes(body: str) -> tuple[str, dict[str, str]]:
+    """The running text, and the note definitions (`[^n]: …`, indented continuations)."""
+    main: list[str] = []
+    notes: dict[str, list[str]] = {}
+    current = None
+    pending_blank = False
+    for line in body.split("\n"):
+        m = _DEF_START.match(line)
+        if m:
+            current = m.group(1)
+            notes.setdefault(current, []).append(m.group(2))
+            pending_blank = False
+            continue
+        if current is not None:
+            if not line.strip():
+                pending_blank = True
+                continue
+            if line.startswith(("    ", "\t")):
+                notes[current].append(("\n" if pending_blank else "") + line.strip())
+                pending_blank = False
+                continue
+            current = None
+            if pending_blank:
+                main.append("")
+        pending_blank = False
+        main.append(line)
+    text = "\n".join(main).strip("\n")
+    return text, {k: "\n".join(v).strip() for k, v in notes.items()}
+
+
+def load(name: str, raw: str) -> Witness:
+    fmt, reason = detect_format(raw)
+    imported = REGISTRY[fmt]().convert(raw, name)
+    imported.report.detection = reason
+    main_text, defs = split_notes(imported.body)
+    main = Text(main_text)
+    refs, guessed = [], set(getattr(imported, "guessed_notes", set()) or set())
+    for m in _REF.finditer(main_text):
+        refs.append((m.group(1), main.token_before(m.start())))
+        if _GUESS_COMMENT.match(main_text, m.end()):
+            guessed.add(m.group(1))
+    for d in imported.report.doubts:  # importers that say so in words
+        for label in re.findall(r"\[\^([^\]\s]+)\][^.;]*\bguess", d.message):
+            guessed.add(label)
+    return Witness(name, raw, fmt, reason, imported, main,
+                   {k: Text(v) for k, v in defs.items()}, refs, guessed)
+
+
+# --- same work ----------------------------------------------------------------------------
+
+def shingles(norms: list[str], k: int = SHINGLE) -> set[tuple[str, ...]]:
+    return {tuple(norms[i:i + k]) for i in range(len(norms) - k + 1)}
+
+
+def similarity(a: Witness, b: Witness) -> float:
+    """Share of the shorter witness's word 5-grams found in the other (0..1)."""
+    sa, sb = shingles(_all_norms(a)), shingles(_all_norms(b))
+    if not sa or not sb:
+        return 0.0
+    return len(sa & sb) / min(len(sa), len(sb))
+
+
+def _all_norms(w: Witness) -> list[str]:
+    out = list(w.main.norms)
+    for t in w.notes.values():
+        out += t.norms
+    return out
+
+
+# --- alignment ------------------------------------------------------------------------------
+
+def anchors(a: list[str], b: list[str], k: int = ANCHOR) -> list[tuple[int, int]]:
+    """(i, j) for each word k-gram occurring exactly once in a (at i) and once in b (at j)."""
+    def unique(seq):
+        seen: dict[tuple, int] = {}
+        dup = set()
+        for i in range(len(seq) - k + 1):
+            g = tuple(seq[i:i + k])
+            if g in seen:
+                dup.add(g)
+            seen[g] = i
+        return {g: i for g, i in seen.items() if g not in dup}
+    ua, ub = unique(a), unique(b)
+    return sorted((ua[g], ub[g]) for g in ua.keys() & ub.keys())
+
+
+@dataclass
+class Run:
+    i0: int
+    j0: int
+    il: int
+    jl: int
+    n: int = 1
+
+
+def chain(pairs: list[tuple[int, int]], k: int = ANCHOR) -> list[Run]:
+    """Anchors chained into blocks that both texts read contiguously."""
+    runs: list[Run] = []
+    for i, j in pairs:
+        for r in reversed(runs[-4:]):
+            di, dj = i - r.il, j - r.jl
+            if 0 < di <= 80 and 0 < dj and abs(dj - di) <= 12:
+                r.il, r.jl, r.n = i, j, r.n + 1
+                break
+        else:
+            runs.append(Run(i, j, i, j))
+    # A lone anchor inside another block is a phrase repeated out of place.
+    keep = [r for r in runs if r.n > 1 or not any(o is not r and o.n > 1 and o.i0 <= r.i0 <= o.il
+                                                     for o in runs)]
+    return sorted(keep, key=lambda r: r.i0)
+
+
+def lis_length(seq: list[int]) -> int:
+    tails: list[int] = []
+    for x in seq:
+        at = bisect.bisect_left(tails, x)
+        if at == len(tails):
+            tails.append(x)
+        else:
+            tails[at] = x
+    return len(tails)
+
+
+@dataclass
+class Alignment:
+    """How another witness's text lines up with the base's, token by token."""
+    pieces: list[tuple[int, int, int, int]]  # (b_lo, b_hi, o_lo, o_hi): equal tokens 1:1, or a difference
+    b2o: dict[int, int]                      # base token → the other's token, where the words are equal
+    o2b: dict[int, int]
+    covered_b: set[int]
+    covered_o: set[int]
+
+
+def align(base: list[str], other: list[str], k: int = ANCHOR) -> Alignment:
+    runs = chain(anchors(base, other, k), k)
+    segs = [[r.i0, r.il + k, r.j0, r.jl + k] for r in runs]
+    # Take blocks that follow each other in both texts together, and grow block edges
+    # over equal words (anchors cannot reach the last words before a seam).
+    merged: list[list[int]] = []
+    for s in segs:
+        if merged:
+            m = merged[-1]
+            if s[0] < m[1]:  # overlaps the block before in the base
+                if m[2] <= s[2] <= m[3] + 40 and s[3] > m[3]:
+                    m[1], m[3] = max(m[1], s[1]), s[3]
+                continue  # otherwise a phrase repeated elsewhere in the other text
+            if 0 <= s[2] - m[3] <= 40 and s[0] - m[1] <= 40:
+                m[1], m[3] = s[1], s[3]  # a small difference between two blocks: align through it
+                continue
+        merged.append(list(s))
+    used_o: set[int] = set()
+    for m in merged:
+        used_o.update(range(m[2], m[3]))
+    for idx, m in enumerate(merged):
+        lo_b = merged[idx - 1][1] if idx else 0
+        while m[0] > lo_b and m[2] > 0 and m[2] - 1 not in used_o and base[m[0] - 1] == other[m[2] - 1]:
+            m[0] -= 1
+            m[2] -= 1
+            used_o.add(m[2])
+        hi_b = merged[idx + 1][0] if idx + 1 < len(merged) else len(base)
+        while m[1] < hi_b and m[3] < len(other) and m[3] not in used_o and base[m[1]] == other[m[3]]:
+            used_o.add(m[3])
+            m[1] += 1
+            m[3] += 1
+    pieces, b2o, o2b = [], {}, {}
+    covered_b, covered_o = set(), set()
+    for b0, b1, o0, o1 in merged:
+        covered_b.update(range(b0, b1))
+        covered_o.update(range(o0, o1))
+        sm = difflib.SequenceMatcher(None, base[b0:b1], other[o0:o1], autojunk=False)
+        for op, i1, i2, j1, j2 in sm.get_opcodes():
+            if op == "equal":
+                for d in range(i2 - i1):
+                    b2o[b0 + i1 + d] = o0 + j1 + d
+                    o2b[o0 + j1 + d] = b0 + i1 + d
+                    pieces.append((b0 + i1 + d, b0 + i1 + d + 1, o0 + j1 + d, o0 + j1 + d + 1))
+            else:
+                pieces.append((b0 + i1, b0 + i2, o0 + j1, o0 + j2))
+    return Alignment(pieces, b2o, o2b, covered_b, covered_o)
+
+
+# --- reading order --------------------------------------------------------------------------
+
+@dataclass
+class PairOrder:
+    agreement: float   # share of shared anchors read in the same order
+    blocks: int        # contiguous blocks the two texts share
+    anchors: int
+
+
+def pair_order(a: Witness, b: Witness) -> PairOrder:
+    pairs = anchors(a.main.norms, b.main.norms)
+    if not pairs:
+        return PairOrder(0.0, 0, 0)
+    agreement = lis_length([j for _, j in pairs]) / len(pairs)
+    return PairOrder(agreement, len([r for r in chain(pairs) if r.n > 1]), len(pairs))
+
+
+def seam_defects(w: Witness, other: Witness) -> tuple[int, int]:
+    """(seams, seams that read as a bad join) in `w`, where `other`'s blocks break.
+
+    A page glued in the wrong place shows at its edges: a sentence that ended
+    before a lower-case word, a paragraph break in the middle of a sentence, a word
+    left broken by a hyphen, a capitalised common word after an unfinished one.
+    """
+    runs = [r for r in chain(anchors(w.main.norms, other.main.norms)) if r.n > 1]
+    seams = bad = 0
+    toks, text = w.main.toks, w.main.shadow
+    for r, nxt in zip(runs, runs[1:]):
+        if nxt.j0 >= r.jl and nxt.j0 - (r.jl + ANCHOR) <= 40:
+            continue  # the other witness reads on here too: no seam
+        seams += 1
+        lo, hi = max(r.il + 1, 0), min(nxt.i0 + ANCHOR, len(toks) - 1)
+        for t in range(lo, hi):
+            if t + 1 >= len(toks):
+                break
+            if _bad_join(text, toks[t], toks[t + 1]):
+                bad += 1
+                break
+    return seams, bad
+
+
+def _bad_join(text: str, a: Tok, b: Tok) -> bool:
+    left, right, between = text[a.start:a.end], text[b.start:b.end], text[a.end:b.start]
+    ends = left.rstrip(_CLOSERS)[-1:] in (".", "!", "?", ":")
+    first = right.lstrip("\"'“‘(")[:1]
+    if ends and first.islower():
+        return True
+    if not ends and "\n\n" in between and left[-1:] not in (",", ";"):
+        return True
+    if left.endswith("-") and not left.endswith("--"):
+        return True
+    if not ends and first.isupper() and zipf(right.strip(_CLOSERS + ".,;:")) >= 6.0 \
+            and left[-1:].isalpha() and right.lower().strip(".,;:") != "i":
+        return True
+    return False
+
+
+def choose_base(ws: list[Witness], report: ImportReport) -> int:
+    n = len(ws)
+    orders = {}
+    for x in range(n):
+        for y in range(x + 1, n):
+            orders[x, y] = orders[y, x] = pair_order(ws[x], ws[y])
+    agree = [sum(orders[x, y].agreement for y in range(n) if y != x) / (n - 1) for x in range(n)]
+    defects = []
+    for x in range(n):
+        seams = bad = 0
+        for y in range(n):
+            if y != x:
+                s, b = seam_defects(ws[x], ws[y])
+                seams, bad = seams + s, bad + b
+        defects.append((bad, seams))
+    for x in range(n):
+        for y in range(x + 1, n):
+            o = orders[x, y]
+            report.repairs.append(
+                f"order: {ws[x].short} and {ws[y].short} read {o.agreement:.1%} of their {o.anchors} shared "
+                f"word 4-grams in the same order, in {o.blocks} contiguous blocks")
+    blocks = [sum(orders[x, y].blocks for y in range(n) if y != x) / (n - 1) for x in range(n)]
+    rate = [b / s if s else 0.0 for b, s in defects]
+    figures = "; ".join(f"{ws[x].short}: {blocks[x]:.1f} shared blocks on average, order agreement "
+                        f"{agree[x]:.1%}, seams that read as bad joins {defects[x][0]}/{defects[x][1]}"
+                        for x in range(n))
+    ranked = sorted(range(n), key=lambda x: (blocks[x], rate[x]))
+    best, second = ranked[0], ranked[1]
+    if n > 2 and blocks[second] - blocks[best] >= max(2.0, 0.1 * blocks[best]):
+        why = (f"its order agrees best with the other witnesses: they share their text with it in "
+               f"{blocks[best]:.1f} contiguous blocks on average, against {blocks[second]:.1f} for "
+               f"{ws[second].short} (a witness in reading order is cut only where the others' pages were "
+               "moved; two scrambled witnesses are cut in both their ways)")
+        if rate[best] > min(rate):
+            report.doubt(None, f"{ws[best].short} has the fewest blocks but not the cleanest seams: check its order")
+    else:
+        best = min(range(n), key=lambda x: (rate[x], blocks[x], x))
+        why = ("the block counts do not separate the witnesses, and its text reads on naturally where the "
+               f"others' blocks break ({defects[best][0]} of {defects[best][1]} seams look like a page glued "
+               "in the wrong place)")
+        report.doubt(None, "the base was chosen on how its seams read, a weaker test: check its order")
+    report.repairs.insert(0, f"base: {ws[best].short}, because {why}. Figures: {figures}")
+    report.counts["base_blocks_with_others"] = round(blocks[best])
+    return best
+
+
+# --- damage tests ---------------------------------------------------------------------------
+
+def canon(s: str) -> str:
+    """Typography-blind form: straight quotes, single spaces."""
+    s = unicodedata.normalize("NFKC", s)
+    s = s.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').replace("`", "'")
+    return re.sub(r"\s+", " ", s).strip()
+
+
+_CONFUSE_MULTI = [("rn", "m"), ("cl", "d"), ("vv", "w"), ("ii", "u"), ("li", "h")]
+_CONFUSE = str.maketrans({c: "1" for c in "Il1|!iLj"} | {c: "0" for c in "O0oQD"}
+                         | {"5": "S", "8": "B", "2": "Z", "6": "G", "-": ".", ",": "."})
+
+
+def skeleton(s: str) -> str:
+    s = canon(s)
+    for a, b in _CONFUSE_MULTI:
+        s = s.replace(a, b)
+    return s.translate(_CONFUSE)
+
+
+def damaged(reading: str, after: str = "", words: bool = True) -> str | None:
+    """Why `reading` looks like extraction damage on its face, or None.
+
+    `after` is the text that follows it (to see whether a sentence ends there);
+    `words=False` leaves out the unknown-word test (names are unknown words too).
+    """
+    c = canon(reading)
+    if re.search(r"\w['\"]{2,}\w|\w''|''\w", c):
+        return "doubled quotation mark inside a word"
+    if re.search(r"\d[\"*'®]", c) and not re.search(r"\d'?s\b", c):
+        return "stray mark after a number"
+    if re.search(r"[®©¢¤§¦|]", c) and re.search(r"\w", c):
+        return "stray symbol"
+    if re.search(r"(?<=\w)-$", c) or re.search(r"(?<=\w)- ", c):
+        return "word ending in a hyphen"
+    nxt = after.lstrip()
+    if re.search(r"[^\W_]['\"]*\"$", c) and not re.match(r"['\"(]", c) and (not nxt or nxt[:1].isupper()):
+        return "sentence ends at a closing quotation mark without its full stop"
+    if words:
+        for part in re.findall(r"[^\W\d_]+", c):
+            if len(part) >= 4 and part.islower() and zipf(part) == 0:
+                return "not a known word"
+    return None
+
+
+def noise(w: Witness) -> float:
+    """Share of the witness's words that look damaged: how clean an extraction it is."""
+    t = w.main
+    if not t.toks:
+        return 1.0
+    bad = 0
+    for i, tok in enumerate(t.toks):
+        after = t.shadow[tok.end:t.toks[i + 1].start + 1] if i + 1 < len(t.toks) else ""
+        after = after if "\n\n" not in after else ""
+        if damaged(t.shadow[tok.start:tok.end], after, words=False):
+            bad += 1
+    return bad / len(t.toks)
+
+
+# --- hyphen provenance ----------------------------------------------------------------------
+
+_BROKEN = re.compile(r"([^\W\d_]+(?:-[^\W\d_]+)*)-[ \t]*\n[ \t]*([^\W\d_]+(?:-[^\W\d_]+)*)")
+
+
+def hyphen_forms(raw: str) -> tuple[Counter, Counter]:
+    """(words the source breaks at a line end, by their letters; word forms it prints inside a
+    line, lower case with their hyphens)."""
+    broken, printed = Counter(), Counter()
+    for m in _BROKEN.finditer(raw):
+        broken[norm(m.group(1) + m.group(2))] += 1
+    for m in re.finditer(r"[^\W\d_]+(?:-[^\W\d_]+)*", _BROKEN.sub(" ", raw)):
+        printed[m.group().lower()] += 1
+    return broken, printed
+
+
+# --- the merge ------------------------------------------------------------------------------
+
+def merge_witnesses(sources: list[tuple[str, str]]) -> ImportedText:
+    if not sources:
+        raise ValueError("no witnesses to merge")
+    ws = [load(name, text) for name, text in sources]
+    report = ImportReport(source=" + ".join(w.name for w in ws), format="witnesses")
+    report.detection = "; ".join(f"{w.short}: {w.fmt} ({w.reason})" for w in ws)
+    if len(ws) == 1:
+        only = ws[0].imported
+        only.metadata.setdefault("sources", [ws[0].name])
+        return only
+    _check_same_work(ws, report)
+    b = choose_base(ws, report)
+    base, others = ws[b], [w for k, w in enumerate(ws) if k != b]
+    for w in ws:
+        for d in w.imported.report.doubts:
+            if w is base:
+                report.doubts.append(d)
+        for key, n in w.imported.report.counts.items():
+            report.counts[f"{w.short}: {key}"] += n
+    merger = _Merger(base, others, report)
+    body = merger.run()
+    metadata = _merge_metadata(base, others, report)
+    return ImportedText(metadata, body, report)
+
+
+def _check_same_work(ws: list[Witness], report: ImportReport) -> None:
+    worst = None
+    for x in range(len(ws)):
+        for y in range(x + 1, len(ws)):
+            s = similarity(ws[x], ws[y])
+            report.counts[f"similarity {ws[x].short} / {ws[y].short} (permille)"] = round(s * 1000)
+            if worst is None or s < worst[0]:
+                worst = (s, ws[x], ws[y])
+    s, a, b = worst
+    if s < SAME_WORK:
+        raise messages.error(
+            "I002", f"{a.name} and {b.name} are not witnesses of the same work: they share {s:.1%} of "
+                    f"their word {SHINGLE}-grams (witnesses of one work share at least {SAME_WORK:.0%})",
+            file=b.name)
+
+
+def _merge_metadata(base: Witness, others: list[Witness], report: ImportReport) -> dict:
+    ws = sorted([base] + others, key=lambda w: -len(w.imported.metadata))
+    meta: dict = {}
+    origin: dict[str, Witness] = {}
+    for w in ws:
+        for k, v in w.imported.metadata.items():
+            if k in ("sources", "import-format"):
+                continue
+            if k not in meta:
+                meta[k], origin[k] = v, w
+            elif isinstance(v, str) and isinstance(meta[k], str) and canon(v) != canon(meta[k]):
+                report.doubt(None, f"{k}: {meta[k]!r} (from {origin[k].short}); {w.short} has {v!r}")
+    meta["sources"] = [base.name] + [w.name for w in others]
+    meta["witness-base"] = base.name
+    return meta
+
+
+class _Merger:
+    def __init__(self, base: Witness, others: list[Witness], report: ImportReport):
+        self.base, self.others, self.report = base, others, report
+        self.edits: list[tuple[int, int, str]] = []        # on base.main.text
+        self.note_edits: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        self.align = {o.name: align(base.main.norms, o.main.norms) for o in others}
+        self.noise = {w.name: noise(w) for w in [base] + others}
+        self.forms = {w.name: hyphen_forms(w.raw) for w in [base] + others}
+        self.curly = base.main.text.count("”") + base.main.text.count("’") > \
+            base.main.text.count('"') + base.main.text.count("'")
+        self.extra_notes: dict[str, str] = {}
+        report.repairs.append("cleanness (share of words damaged on their face): " + ", ".join(
+            f"{w.short} {self.noise[w.name]:.2%}" for w in [base] + others))
+
+    # The steps ----------------------------------------------------------------------------
+
+    def run(self) -> str:
+        matches = self._match_notes()
+        self._words(self.base.main, {o.name: (o.main, self.align[o.name]) for o in self.others},
+                    self.edits, where="text")
+        for label, text in self.base.notes.items():
+            readings = {}
+            for o in self.others:
+                ol = matches.get(label, {}).get(o.name)
+                if ol is not None:
+                    readings[o.name] = (o.notes[ol], align(text.norms, o.notes[ol].norms, k=2))
+            self._words(text, readings, self.note_edits[label], where=f"note {label}")
+        self._emphasis(self.base.main, {o.name: (o.main, self.align[o.name]) for o in self.others},
+                       self.edits, where="text")
+        for label, text in self.base.notes.items():
+            readings = {}
+            for o in self.others:
+                ol = matches.get(label, {}).get(o.name)
+                if ol is not None:
+                    readings[o.name] = (o.notes[ol], align(text.norms, o.notes[ol].norms, k=2))
+            self._emphasis(text, readings, self.note_edits[label], where=f"note {label}")
+        self._markers(matches)
+        self._coverage()
+        return self._render()
+
+    def _match_notes(self) -> dict[str, dict[str, str]]:
+        """base label → {other witness: its label for the same note}, by definition text."""
+        out: dict[str, dict[str, str]] = defaultdict(dict)
+        for o in self.others:
+            scored = []
+            for bl, bt in self.base.notes.items():
+                for ol, ot in o.notes.items():
+                    r = difflib.SequenceMatcher(None, bt.norms, ot.norms, autojunk=False).ratio()
+                    if r >= NOTE_MATCH:
+                        scored.append((r, bl, ol))
+            taken_b, taken_o = set(), set()
+            for r, bl, ol in sorted(scored, reverse=True):
+                if bl not in taken_b and ol not in taken_o:
+                    out[bl][o.name] = ol
+                    taken_b.add(bl)
+                    taken_o.add(ol)
+            for ol in o.notes:
+                if ol not in taken_o:
+                    self.report.doubt(None, f"note {ol} of {o.short} ('{_clip(o.notes[ol].text)}') matches no "
+                                            "note of the base")
+        return out
+
+    # Words ---------------------------------------------------------------------------------
+
+    def _readings(self, text: Text, others: dict[str, tuple[Text, Alignment]]):
+        """(b_lo, b_hi) → {witness: its reading} for every place some witness differs."""
+        keys: set[tuple[int, int]] = set()
+        per: dict[str, dict[tuple[int, int], str]] = {}
+        for name, (ot, al) in others.items():
+            d = {}
+            for b0, b1, o0, o1 in al.pieces:
+                reading = ot.span(o0, o1)
+                if b1 - b0 > 3 or o1 - o0 > 3:
+                    continue
+                base_reading = text.span(b0, b1)
+                if canon(reading) != canon(base_reading):
+                    keys.add((b0, b1))
+                d[b0, b1] = reading
+            per[name] = d
+        out = {}
+        for key in sorted(keys):
+            readings = {}
+            for name, (ot, al) in others.items():
+                if key in per[name]:
+                    readings[name] = per[name][key]
+                elif key[1] > key[0] and all(i in al.b2o for i in range(*key)):
+                    js = [al.b2o[i] for i in range(*key)]
+                    if js == list(range(js[0], js[0] + len(js))):
+                        readings[name] = ot.span(js[0], js[-1] + 1)
+            out[key] = readings
+        return out
+
+    def _words(self, text: Text, others: dict[str, tuple[Text, Alignment]], edits: list, where: str):
+        base = self.base
+        broken, printed = self.forms[base.name]
+        for (b0, b1), readings in self._readings(text, others).items():
+            if b0 == b1:
+                continue  # words the base lacks: too risky to insert by vote (reported by coverage)
+            mine = text.span(b0, b1)
+            if "[^" in text.text[text.toks[b0].start:text.toks[b1 - 1].end] or "<!--" in mine:
+                continue
+            after = text.shadow[text.toks[b1 - 1].end:text.toks[b1].start + 1] if b1 < len(text.toks) else ""
+            after = "" if "\n\n" in after else after
+            differing = {n: r for n, r in readings.items() if canon(r) != canon(mine)}
+            if not differing:
+                continue
+            verdict = self._hyphen(mine, differing, readings, broken, printed) or \
+                self._slip(mine, after, readings, differing, _unbalanced(text.shadow, text.toks[b0].start))
+            if verdict is None:
+                continue
+            new, why = verdict
+            new = self._restyle(new, mine)
+            if new == mine:
+                continue
+            s, e = text.toks[b0].start, text.toks[b1 - 1].end
+            edits.append((s, e, new))
+            context = _context(text.shadow, s, e)
+            self.report.repairs.append(f"{where}: {why}: '{context}' → "
+                                       f"'{_context(text.shadow, s, e, new)}'")
+            self.report.counts["hyphens_restored" if "hyphen" in why else "slips_fixed"] += 1
+
+    def _hyphen(self, mine, differing, readings, broken, printed):
+        core = _core(mine)
+        if not re.search(r"[^\W\d_]-?[^\W\d_]", core):
+            return None
+        forms = {n: _core(r) for n, r in differing.items() if _core(r) != core}
+        if not forms or any(f.replace("-", "") != core.replace("-", "") for f in forms.values()):
+            return None
+        if printed[core.lower()] or not broken[norm(core)]:
+            return None  # the base prints this form inside a line: the hyphen (or none) is the author's
+        votes = Counter()
+        for name, f in forms.items():
+            if self.forms[name][1][f.lower()]:
+                votes[f] += 1
+        if len(votes) != 1:
+            return None
+        form = next(iter(votes))
+        names = ", ".join(_short(x) for x, f in forms.items() if f == form)
+        return mine.replace(core, form), (f"hyphen as {names} print it (the base's '{core}' comes from a "
+                                          "word broken at a line end)")
+
+    def _slip(self, mine, after, readings, differing, unbalanced=False):
+        if any(len(r.split()) != len(mine.split()) for r in differing.values()):
+            return None
+        groups: dict[str, list[str]] = defaultdict(list)
+        for name, r in differing.items():
+            groups[canon(r)].append(name)
+        agreeing = [n for n, r in readings.items() if canon(r) == canon(mine)]
+
+        def close(r):
+            return difflib.SequenceMatcher(None, canon(mine), canon(r)).ratio() >= 0.5 or \
+                skeleton(r) == skeleton(mine)
+
+        # A. every other witness reads the same, against the base
+        if len(groups) == 1 and not agreeing and len(readings) >= 2:
+            (c, names), = groups.items()
+            r = differing[names[0]]
+            if close(r) and damaged(r, after) is None:
+                return r, f"extraction slip ({', '.join(map(_short, names))} agree against the base)"
+        clean = [(self.noise[n], n) for n in differing if damaged(differing[n], after) is None]
+        if not clean:
+            return None
+        clean.sort()
+        best_noise, best = clean[0]
+        conflicting = [nz for nz, n in clean if canon(differing[n]) != canon(differing[best])]
+        if conflicting and not all(best_noise <= nz / 2 for nz in conflicting):
+            return None  # clean witnesses disagree, and none is clearly the cleanest
+        r = differing[best]
+        if not close(r):
+            return None
+        why = damaged(mine, after)
+        # B. the base's reading is damaged on its face; a witness reads it cleanly
+        if why:
+            return r, f"extraction slip: {why} in the base; {_short(best)} reads it cleanly"
+        # Q. quotation marks lost: the base's paragraph leaves a quotation open, and a witness
+        # reads the same words with the closing mark
+        if unbalanced and _QUOTES_OFF(r) == _QUOTES_OFF(mine) and _quote_count(r) > _quote_count(mine):
+            return r, f"quotation mark lost in the base (its paragraph leaves a quotation open); {_short(best)} has it"
+        # C. only characters OCR confuses differ; a witness at least as clean as the base
+        # reads a (much) more common word
+        if skeleton(r) == skeleton(mine) and self.noise[best] <= self.noise[self.base.name]:
+            gain = _commonness(r) - _commonness(mine)
+            if gain >= 1.0:
+                seconded = f"; {', '.join(map(_short, agreeing))} read as the base" if agreeing else ""
+                return r, (f"OCR confusion: {_short(best)} reads '{canon(r)}', a more common word "
+                           f"(Zipf {gain:+.1f}){seconded}")
+        return None
+
+    def _restyle(self, new: str, mine: str) -> str:
+        """The other witness's reading in the base's typography (curly or straight quotes)."""
+        if not self.curly:
+            return new
+        out = []
+        for i, ch in enumerate(new):
+            prev = new[i - 1] if i else " "
+            if ch == '"':
+                out.append("“" if prev.isspace() or prev in "([—" else "”")
+            elif ch == "'":
+                nxt = new[i + 1] if i + 1 < len(new) else " "
+                out.append("‘" if (prev.isspace() or prev in "([—“") and nxt.isalpha() else "’")
+            else:
+                out.append(ch)
+        return "".join(out)
+
+    # Emphasis -----------------------------------------------------------------------------
+
+    def _emphasis(self, text: Text, others: dict[str, tuple[Text, Alignment]], edits: list, where: str):
+        """Italics a PDF extraction lost, restored from a witness that kept them."""
+        if "*" in text.text:
+            return  # the base has emphasis of its own: it kept its formatting
+        spans: dict[tuple[int, int], tuple[str, str, str]] = {}
+        for name, (ot, al) in others.items():
+            for m in _EMPHASIS.finditer(ot.text):
+                inner = [k for k, t in enumerate(ot.toks) if m.start(1) <= t.start and t.end <= m.end(1)]
+                if not inner:
+                    continue
+                first, last = inner[0], inner[-1]
+                if first not in al.o2b or last not in al.o2b:
+                    continue
+                b0, b1 = al.o2b[first], al.o2b[last]
+                if b1 - b0 != last - first:
+                    continue
+                star = m.start(1) - 1
+                lead = ot.text[_word_start(ot.text, star):star]
+                trail = _REF.sub("", ot.text[m.end(1) + 1:_word_end(ot.text, m.end(1))])
+                spans.setdefault((b0, b1), (name, lead, trail))
+        taken: set[int] = set()
+        for (b0, b1), (name, lead, trail) in sorted(spans.items()):
+            if any(i in taken for i in range(b0, b1 + 1)):
+                continue
+            first, last = text.toks[b0], text.toks[b1]
+            head = _straight(text.shadow[first.start:first.end])
+            tail = _straight(text.shadow[last.start:last.end])
+            if lead and not head.startswith(_straight(lead)):
+                continue
+            if trail and not tail.endswith(_straight(trail)):
+                continue
+            s, e = first.start + len(lead), last.end - len(trail)
+            if e <= s or "\n\n" in text.text[s:e]:
+                continue
+            taken.update(range(b0, b1 + 1))
+            edits.append((s, s, "*"))
+            edits.append((e, e, "*"))
+            self.report.counts["italics_restored"] += 1
+            self.report.repairs.append(f"{where}: italics as {_short(name)} has them: "
+                                       f"'{_context(text.shadow, s, e)}' → "
+                                       f"'{_context(text.shadow, s, e, '*' + text.shadow[s:e] + '*')}'")
+
+    # Note markers --------------------------------------------------------------------------
+
+    def _markers(self, matches: dict[str, dict[str, str]]) -> None:
+        base = self.base
+        btext = base.main
+        base_refs: dict[str, list[int]] = defaultdict(list)
+        for label, t in base.refs:
+            base_refs[label].append(t)
+        for label in base.notes:
+            votes: Counter = Counter()
+            sources: dict[int, list[str]] = defaultdict(list)
+            for t in base_refs.get(label, []):
+                votes[t] += 0.25 if label in base.guessed else 1.0
+                sources[t].append(base.short)
+            for o in self.others:
+                ol = matches.get(label, {}).get(o.name)
+                if ol is None:
+                    continue
+                al = self.align[o.name]
+                for l2, ot in o.refs:
+                    if l2 != ol:
+                        continue
+                    bt = self._map(ot, al, o)
+                    if bt is None:
+                        self.report.doubt(None, f"note {label}: {o.short}'s marker after "
+                                                f"'{_clip(o.main.span(max(0, ot - 4), ot + 1), 40)}' "
+                                                "has no counterpart in the base")
+                        continue
+                    votes[bt] += 0.25 if ol in o.guessed else 1.0
+                    sources[bt].append(o.short)
+            if not votes:
+                self.report.doubt(None, f"note {label} is anchored by no witness")
+                continue
+            mine = base_refs.get(label, [])
+            best_t, best_v = max(votes.items(), key=lambda kv: (kv[1], kv[0] in mine))
+            others_there = [w for w in sources[best_t] if w != base.short]
+            rivals = [t for t, v in votes.items() if t != best_t and v == best_v]
+            if rivals:
+                self.report.doubt(None, f"note {label}: the witnesses disagree on where its marker goes "
+                                        f"(after '{_clip(btext.span(max(0, best_t - 3), best_t + 1), 40)}' or "
+                                        f"after '{_clip(btext.span(max(0, rivals[0] - 3), rivals[0] + 1), 40)}'); "
+                                        "the base's place is kept")
+            if mine == [best_t] and (label not in base.guessed or not others_there):
+                continue  # the base's own marker, or a guess nobody contradicts
+            if mine == [best_t]:
+                self._confirm_guess(label, best_t, others_there)
+                continue
+            if mine:
+                self._remove_ref(label)
+            self._insert_ref(label, best_t, others_there or sources[best_t], had=mine,
+                             fresh=not mine or label in base.guessed)
+
+    def _map(self, ot: int, al: Alignment, o: Witness) -> int | None:
+        """The base token matching the other witness's token `ot` (the word before a marker)."""
+        if ot in al.o2b:
+            return al.o2b[ot]
+        for b0, b1, o0, o1 in al.pieces:
+            if o0 <= ot < o1 and b1 > b0:
+                return b1 - 1
+        for d in (1, 2):  # a word the base lacks: use a neighbour that lines up
+            if ot - d in al.o2b and ot + 1 < len(o.main.toks):
+                return al.o2b[ot - d] + d if al.o2b[ot - d] + d < len(self.base.main.toks) else None
+        return None
+
+    def _remove_ref(self, label: str) -> None:
+        text = self.base.main.text
+        for m in re.finditer(re.escape(f"[^{label}]") + r"(?:" + _GUESS_COMMENT.pattern + r")?", text):
+            self.edits.append((m.start(), m.end(), ""))
+
+    def _confirm_guess(self, label: str, t: int, who: list[str]) -> None:
+        """The base's guessed place is where the other witnesses have the marker too."""
+        btext = self.base.main
+        text = btext.text
+        for m in re.finditer(re.escape(f"[^{label}]") + "(" + _GUESS_COMMENT.pattern + ")", text):
+            self.edits.append((m.start(1), m.end(1), ""))
+        tok = btext.toks[t]
+        surface = btext.shadow[tok.start:tok.end]
+        debris = self._debris(t, surface, who)
+        if debris:
+            self.edits.append((tok.end - len(debris), tok.end, ""))
+        extra = f"; the garbled marker '{debris}' left before it removed" if debris else ""
+        self.report.repairs.append(
+            f"note {label}: the base's guessed place is confirmed by {', '.join(who)}{extra}: "
+            f"'{_context(btext.shadow, tok.start, tok.end)}' → "
+            f"'{_context(btext.shadow, tok.start, tok.end, surface[:len(surface) - len(debris)] + f'[^{label}]')}'")
+        self.report.counts["guessed_markers_confirmed"] += 1
+
+    def _insert_ref(self, label: str, t: int, who: list[str], had: list[int], fresh: bool = True) -> None:
+        btext = self.base.main
+        tok = btext.toks[t]
+        surface = btext.shadow[tok.start:tok.end]
+        debris = self._debris(t, surface, who) if fresh else ""
+        # Fold the marker into a pending word edit of this word, if any.
+        for k, (s, e, new) in enumerate(self.edits):
+            if s <= tok.start and e == tok.end and s < e:
+                if debris and _straight(new).endswith(_straight(debris)):
+                    new = new[:len(new) - len(debris)]
+                self.edits[k] = (s, e, new + f"[^{label}]")
+                break
+        else:
+            self.edits.append((tok.end - len(debris), tok.end, f"[^{label}]"))
+        before = _context(btext.shadow, tok.start, tok.end)
+        after = _context(btext.shadow, tok.start, tok.end, surface[:len(surface) - len(debris)] + f"[^{label}]")
+        what = "moved" if had else "restored"
+        extra = f", the garbled marker '{debris}' removed" if debris else ""
+        self.report.repairs.append(f"note {label}: marker {what} where {', '.join(who)} anchor it{extra}: "
+                                   f"'{before}' → '{after}'")
+        self.report.counts["markers_restored" if not had else "markers_moved"] += 1
+
+    def _debris(self, t: int, surface: str, who: list[str]) -> str:
+        """What a garbled marker left after the base's word, judged by the witnesses anchoring it."""
+        word = surface.rstrip("".join(_MARKER_DEBRIS) + ".,;:)]”")
+        tail = surface[len(word):]
+        if not tail:
+            return ""
+        tails = []
+        for o in self.others:
+            al = self.align[o.name]
+            if o.short in who and t in al.b2o:
+                ot = o.main.toks[al.b2o[t]]
+                s = o.main.shadow[ot.start:ot.end]
+                tails.append(_straight(s[len(s.rstrip("".join(_MARKER_DEBRIS) + ".,;:)]”")):]))
+        if not tails:
+            return ""
+        expected = Counter(tails).most_common(1)[0][0]
+        mine = _straight(tail)
+        if mine.startswith(expected) and len(mine) > len(expected):
+            extra = tail[len(expected):]
+            if all(c in _MARKER_DEBRIS for c in extra):
+                return extra
+        return ""
+
+    # Coverage ------------------------------------------------------------------------------
+
+    def _coverage(self) -> None:
+        base_n = len(self.base.main.toks)
+        covered = set()
+        for o in self.others:
+            al = self.align[o.name]
+            covered |= al.covered_b
+            for lo, hi in _gaps(al.covered_o, len(o.main.toks), minimum=8):
+                self.report.doubt(None, f"{o.short} has text the base lacks: '{_clip(o.main.span(lo, hi))}'")
+                self.report.counts["passages_missing_in_base"] += 1
+        for lo, hi in _gaps(covered, base_n, minimum=8):
+            self.report.doubt(None, f"only the base has this text: '{_clip(self.base.main.span(lo, hi))}'")
+
+    # Output --------------------------------------------------------------------------------
+
+    def _render(self) -> str:
+        main = _apply(self.base.main.text, self.edits)
+        notes = {label: _apply(t.text, self.note_edits.get(label, [])) for label, t in self.base.notes.items()}
+        # Labels in reading order, as the book numbers them.
+        order = []
+        for m in _REF.finditer(main):
+            if m.group(1) not in order:
+                order.append(m.group(1))
+        for label in notes:
+            if label not in order:
+                self.report.doubt(None, f"note {label} has no reference in the merged text")
+        new = {old: str(k + 1) for k, old in enumerate(order)}
+        if any(k != v for k, v in new.items()):
+            self.report.repairs.append("note labels renumbered in reading order: " + ", ".join(
+                f"{k}→{v}" for k, v in new.items() if k != v))
+        main = _REF.sub(lambda m: f"[^{new.get(m.group(1), m.group(1))}]", main)
+        counts = Counter(m.group(1) for m in _REF.finditer(main))
+        self.report.counts["notes"] = len(notes)
+        self.report.counts["notes_anchored_once"] = sum(1 for v in counts.values() if v == 1)
+        defs = []
+        for old in order + [l for l in notes if l not in order]:
+            text = notes[old].replace("\n\n", "\n\n    ").replace("\n", "\n    ")
+            defs.append(f"[^{new.get(old, old)}]: {text}")
+        return main.rstrip() + "\n\n" + "\n\n".join(defs) + "\n"
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+def _apply(text: str, edits: list[tuple[int, int, str]]) -> str:
+    """Apply (start, end, replacement) edits; an insertion inside a replaced span gives way."""
+    spans = [(s, e) for s, e, _ in edits if e > s]
+    edits = [x for x in edits if x[1] > x[0] or not any(s < x[0] < e for s, e in spans)]
+    last = len(text) + 1
+    for s, e, new in sorted(edits, key=lambda x: (x[0], x[1]), reverse=True):
+        if e > last:
+            continue  # overlapping replacements: the later one wins
+        text = text[:s] + new + text[e:]
+        last = s
+    return text
+
+
+def _word_start(text: str, pos: int) -> int:
+    while pos > 0 and not text[pos - 1].isspace():
+        pos -= 1
+    return pos
+
+
+def _word_end(text: str, pos: int) -> int:
+    m = re.compile(r"\S*").match(text, pos)
+    return m.end()
+
+
+def _core(s: str) -> str:
+    return s.strip("\"'“”‘’.,;:!?()[]*_…—")
+
+
+def _commonness(s: str) -> float:
+    return sum(zipf(w) for w in re.findall(r"[^\W_]+", canon(s)))
+
+
+def _QUOTES_OFF(s: str) -> str:
+    return re.sub(r"[\"'“”‘’]", "", canon(s))
+
+
+def _quote_count(s: str) -> int:
+    return len(re.findall(r"[\"'“”‘’]", s))
+
+
+def _unbalanced(shadow: str, pos: int) -> bool:
+    """Does the paragraph around `pos` open more quotations than it closes?"""
+    lo = shadow.rfind("\n\n", 0, pos)
+    hi = shadow.find("\n\n", pos)
+    para = canon(shadow[lo + 1 if lo >= 0 else 0:hi if hi >= 0 else len(shadow)])
+    double = para.count('"') % 2 == 1
+    opens = len(re.findall(r"(?:^|(?<=[\s(\[—\"]))'(?=[^\W\d_])", para))
+    closes = len(re.findall(r"(?<=[.,;:!?])'", para))
+    return double or opens > closes
+
+
+def _straight(s: str) -> str:
+    return s.translate(str.maketrans("’‘“”", "''\"\""))
+
+
+def _gaps(covered: set[int], n: int, minimum: int):
+    lo = None
+    for i in range(n + 1):
+        if i < n and i not in covered:
+            lo = i if lo is None else lo
+        elif lo is not None:
+            if i - lo >= minimum:
+                yield lo, i
+            lo = None
+
+
+def _context(shadow: str, s: int, e: int, replacement: str | None = None, width: int = 24) -> str:
+    left = shadow[max(0, s - width):s]
+    left = left[left.find(" ") + 1:] if " " in left and s - width > 0 else left
+    right = shadow[e:e + width]
+    right = right[:right.rfind(" ")] if " " in right and e + width < len(shadow) else right
+    middle = shadow[s:e] if replacement is None else replacement
+    return re.sub(r"\s+", " ", f"{left}{middle}{right}").strip()
+
+
+def _clip(s: str, n: int = 70) -> str:
+    s = re.sub(r"\s+", " ", s).strip()
+    return s if len(s) <= n else s[:n - 1] + "…"
+
+
+def _short(name: str) -> str:
+    return name.rsplit("/", 1)[-1]

@@ -1,0 +1,138 @@
+"""The print PDF of the default book, read back page by page."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from helpers import pages_containing, pdf_pages, squash
+from pypdf import PdfReader
+
+from anthology.manifest import load_manifest
+from anthology.model import load_book
+from anthology.render import preflight
+from anthology.render.html import display_author
+from anthology.render.pdf import STYLES
+
+FONTS = STYLES / "fonts"
+
+
+@pytest.fixture(scope="module")
+def book(default_book):
+    manifest, out = default_book
+    return load_book(load_manifest(manifest)), str(out["pdf"])
+
+
+def _contents_page(pdf: str) -> int:
+    return min(i for i, text in enumerate(pdf_pages(pdf)) if text.lstrip().startswith("Contents"))
+
+
+def _opener_pages(book, pdf: str) -> dict[str, int]:
+    """0-based index of the page where each part begins, from the bookmarks, checked against the text."""
+    reader = PdfReader(pdf)
+    top = [o for o in reader.outline if not isinstance(o, list)]
+    assert top[0].title == "Contents"
+    top = top[1:]
+    assert [o.title for o in top] == [p.title for p in book.parts], "bookmarks follow the contents"
+    found = {}
+    for part, mark in zip(book.parts, top):
+        index = reader.get_destination_page_number(mark)
+        assert squash(part.title) in squash(pdf_pages(pdf)[index]), f"{part.title!r} not on its bookmarked page"
+        found[part.id] = index
+    return found
+
+
+def test_preflight_passes(book):
+    model, pdf = book
+    report = preflight.inspect(pdf, model.manifest.output)
+    assert report.problems == []
+
+
+def test_press_pdf_is_pdf_x4_with_cmyk_intent(book):
+    _, pdf = book
+    reader = PdfReader(pdf)
+    intent = reader.trailer["/Root"]["/OutputIntents"][0].get_object()
+    assert intent["/S"] == "/GTS_PDFX"
+    assert intent["/DestOutputProfile"].get_object()["/N"] == 4
+    assert b"PDF/X-4" in reader.xmp_metadata.stream.get_data()
+    for page in reader.pages:
+        assert "/TrimBox" in page
+
+
+def _vendored_families() -> set[str]:
+    from fontTools.ttLib import TTFont
+    names = set()
+    for path in FONTS.iterdir():
+        if path.suffix in (".otf", ".ttf", ".woff2", ".woff"):
+            table = TTFont(path)["name"]
+            names |= {squash(table.getDebugName(i) or "") for i in (1, 6, 16)} - {""}
+    return names
+
+
+def test_fonts_are_only_the_vendored_faces_all_embedded(book):
+    _, pdf = book
+    families = _vendored_families()
+    faces = set()
+    for page in PdfReader(pdf).pages:
+        for font in page["/Resources"].get("/Font", {}).values():
+            font = font.get_object()
+            face = str(font["/BaseFont"]).split("+", 1)[-1]
+            faces.add(face)
+            descendants = font.get("/DescendantFonts") or [font]
+            for d in descendants:
+                descriptor = d.get_object()["/FontDescriptor"].get_object()
+                assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor), f"{face} not embedded"
+    assert faces
+    for face in faces:
+        assert any(squash(face).startswith(family) for family in families), f"{face} is not vendored"
+
+
+def test_each_part_starts_on_an_odd_page(book):
+    model, pdf = book
+    for part_id, index in _opener_pages(model, pdf).items():
+        assert (index + 1) % 2 == 1, f"{part_id} starts on page {index + 1}"
+
+
+def test_contents_page_numbers_are_where_parts_begin(book):
+    model, pdf = book
+    contents = pdf_pages(pdf)[_contents_page(pdf)]
+    openers = _opener_pages(model, pdf)
+    for part in model.parts:
+        # the contents line: the title, perhaps the author, then the folio
+        flat = " ".join(contents.split())
+        match = re.search(re.escape(part.title) + r"\s+(\d+)", flat)
+        assert match, f"{part.title!r} has no page number in the contents: {flat!r}"
+        assert int(match.group(1)) == openers[part.id] + 1
+
+
+def test_running_heads_name_author_and_title(book):
+    model, pdf = book
+    pages = pdf_pages(pdf)
+    openers = _opener_pages(model, pdf)
+    ends = sorted(openers.values()) + [len(pages)]
+    checked = 0
+    for part in model.texts:
+        first = openers[part.id]
+        last = ends[ends.index(first) + 1] - 1
+        for index in range(first + 1, last + 1):
+            text = pages[index].strip()
+            if not text:
+                continue  # a blank page before the next opener
+            folio = str(index + 1)
+            head = squash(text[:200] + text[-200:])  # margin boxes come first or last
+            if (index + 1) % 2 == 0:
+                assert squash(display_author(part)) in head, f"page {folio}: no author in the running head"
+            else:
+                assert squash(part.title)[:30] in head, f"page {folio}: no title in the running head"
+            assert folio in text.split(), f"page {folio}: no folio"
+            checked += 1
+    assert checked >= 4
+
+
+def test_openers_and_blank_pages_have_no_folio(book):
+    model, pdf = book
+    pages = pdf_pages(pdf)
+    for part_id, index in _opener_pages(model, pdf).items():
+        words = pages[index].split()
+        assert str(index + 1) not in words[:3] + words[-2:], f"opener of {part_id} shows a folio"
+    blanks = [i for i, t in enumerate(pages) if not t.strip()]
+    assert blanks, "a book of right-hand openers has blank pages"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import pandoc, transforms
+from .render import blocks
 from .fsutil import remove_leftovers
 from .manifest import load_manifest
 from .model import load_book
@@ -30,6 +31,7 @@ def build(manifest_path: Path | str, out_dir: Path | str | None = None,
     pandoc.book_to_ast(book)
     transforms.apply(book)
     pandoc.book_to_html(book)
+    blocks.number_book(book)
     outputs = {}
     if "pdf" in only:
         outputs["pdf"] = write_pdf(book, out / f"{manifest.slug}.pdf")

@@ -59,6 +59,7 @@ class Part:
 class Book:
     manifest: Manifest
     parts: list[Part]
+    page_starts: list = field(default_factory=list)  # filled by the PDF renderer, read by the EPUB
 
     @property
     def meta(self) -> dict:

@@ -12,7 +12,7 @@ from ..fsutil import atomic_output, inside
 from ..messages import AnthologyError, error
 from ..schema import TRIM_SIZES
 from . import html as pages
-from . import preflight
+from . import blocks, preflight
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,46 @@ def render_document(book, fonts, fetcher):
     return document
 
 
+def _first_line(box, section=None, block=None):
+    """(section id, block element, text box) of the first line of text in the flow."""
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    element = getattr(box, "element", None)
+    if element is not None and getattr(box, "element_tag", None) and not blocks.is_note(element):
+        if element.get("data-b") is not None:
+            block = element
+        if element.get("id") and (element.tag in ("section", "nav")):
+            section = element.get("id")
+    elif element is not None and blocks.is_note(element):
+        return None
+    if isinstance(box, TextBox) and box.text.strip():
+        return section, block, box
+    for child in getattr(box, "children", None) or ():
+        found = _first_line(child, section, block)
+        if found:
+            return found
+    return None
+
+
+def page_starts(document) -> list[blocks.PageStart]:
+    """Where each printed page begins, in terms the EPUB can find again."""
+    starts, last_offsets = [], {}
+    for number, page in enumerate(document.pages, 1):
+        found = _first_line(page._page_box.children[0])
+        if not found:
+            starts.append(blocks.PageStart(number, None, None, 0))
+            continue
+        section, block_el, text_box = found
+        if block_el is None:
+            starts.append(blocks.PageStart(number, section, None, 0))
+            continue
+        block = int(block_el.get("data-b"))
+        offset = blocks.locate(block_el, text_box.text, last_offsets.get((section, block), 0))
+        last_offsets[(section, block)] = offset + 1
+        starts.append(blocks.PageStart(number, section, block, offset))
+    return starts
+
+
 def _set_metadata(document, book) -> None:
     meta = document.metadata
     meta.title = book.meta["title"]
@@ -161,6 +201,7 @@ def write_pdf(book, target: Path) -> Path:
     meta = book.meta
     try:
         document = render_document(book, fonts, fetcher)
+        book.page_starts = page_starts(document)
         _set_metadata(document, book)
         with atomic_output(target) as tmp:
             document.write_pdf(tmp, **pdf_options(book.manifest.output))

@@ -5,7 +5,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import pandoc, transforms
+from . import glyphs, pandoc, transforms
 from .render import blocks
 from .fsutil import remove_leftovers
 from .manifest import load_manifest
@@ -28,6 +28,7 @@ def build(manifest_path: Path | str, out_dir: Path | str | None = None,
     out = Path(out_dir) if out_dir else manifest.root / "build"
     remove_leftovers(out)
     book = load_book(manifest)
+    glyphs.check_book(book)
     pandoc.book_to_ast(book)
     transforms.apply(book)
     pandoc.book_to_html(book)

@@ -31,6 +31,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "T003": ("error", "Add the definition `[^label]: ...` or remove the reference."),
     "T004": ("warning", "Reference the note in the text with `[^label]` or remove the definition."),
     "T005": ("error", "Remove the key from the front matter: it would make pandoc read files or fetch URLs."),
+    "T006": ("error", "Replace the character, or add a font that has it to styles/fonts/ and print.css."),
     # Build
     "B001": ("error", "Check that pandoc (pypandoc-binary) is installed in the environment: run `make book` again."),
     "B002": ("error", "The PDF renderer failed; the message above says why. The previous outputs are kept."),

@@ -136,3 +136,75 @@ def test_openers_and_blank_pages_have_no_folio(book):
         assert str(index + 1) not in words[:3] + words[-2:], f"opener of {part_id} shows a folio"
     blanks = [i for i, t in enumerate(pages) if not t.strip()]
     assert blanks, "a book of right-hand openers has blank pages"
+
+
+def _variant_book(tmp_path_factory, name: str, edit) -> tuple:
+    """A copy of the tiny book with one change, built once (PDF only)."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    from anthology.build import build
+    dest = tmp_path_factory.mktemp(name) / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", dest)
+    edit(dest)
+    return dest, build(dest / "manifest.yaml", only=("pdf",)).outputs["pdf"]
+
+
+@pytest.fixture(scope="module")
+def screen_book(tmp_path_factory):
+    def to_screen(dest):
+        manifest = dest / "manifest.yaml"
+        manifest.write_text(manifest.read_text().replace("    trim: a5", "    trim: a5\n    profile: screen"))
+    return _variant_book(tmp_path_factory, "screen", to_screen)
+
+
+def test_screen_profile_is_tagged_with_language_links_and_bookmarks(screen_book):
+    _, pdf = screen_book
+    reader = PdfReader(str(pdf))
+    root = reader.trailer["/Root"]
+    assert "/StructTreeRoot" in root and root["/MarkInfo"]["/Marked"]
+    assert str(root["/Lang"]) == "en"
+    assert reader.outline
+    links = [a.get_object() for page in reader.pages for a in page.get("/Annots", [])
+             if a.get_object().get("/Subtype") == "/Link"]
+    assert links, "the contents links to the parts"
+    assert "/OutputIntents" not in root
+
+
+def test_trim_size_from_the_manifest(tiny_book, screen_book):
+    _, out = tiny_book
+    box = PdfReader(str(out["pdf"])).pages[0].trimbox
+    assert (round(float(box.width) / 72 * 25.4), round(float(box.height) / 72 * 25.4)) == (148, 210)
+
+
+def test_bleed_adds_an_eighth_of_an_inch_and_crop_marks(tmp_path_factory):
+    def with_bleed(dest):
+        manifest = dest / "manifest.yaml"
+        manifest.write_text(manifest.read_text().replace("    trim: a5", "    trim: 6x9in\n    bleed: true"))
+    _, pdf = _variant_book(tmp_path_factory, "bleed", with_bleed)
+    page = PdfReader(str(pdf)).pages[5]
+    trim, bleed, media = page.trimbox, page.bleedbox, page.mediabox
+    assert (float(trim.width), float(trim.height)) == (432, 648)
+    assert float(bleed.width) == pytest.approx(432 + 18) and float(bleed.height) == pytest.approx(648 + 18)
+    assert float(media.width) >= float(bleed.width)
+
+
+def test_a_glyph_missing_from_the_vendored_faces_fails_the_build(tmp_path):
+    import shutil
+
+    from conftest import FIXTURES
+
+    from anthology.build import build
+    from anthology.messages import AnthologyError
+    dest = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", dest)
+    text = dest / "texts" / "two.md"
+    text.write_text(text.read_text() + "\nA word in another script: 労働者.\n")
+    line = len(text.read_text().splitlines())
+    with pytest.raises(AnthologyError) as exc:
+        build(dest / "manifest.yaml", only=("pdf",))
+    first = exc.value.diagnostics[0]
+    assert (first.code, first.file, first.line, first.col) == ("T006", "texts/two.md", line, 27)
+    assert "U+52B4" in first.message
+    assert not (dest / "build" / "tiny.pdf").exists()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import glyphs, pandoc, transforms
 from .render import blocks
-from .fsutil import remove_leftovers
+from .fsutil import folder_lock, remove_leftovers
 from .manifest import load_manifest
 from .model import load_book
 from .render.epub import write_epub
@@ -26,6 +26,11 @@ def build(manifest_path: Path | str, out_dir: Path | str | None = None,
           only: tuple[str, ...] = OUTPUTS) -> BuildResult:
     manifest = load_manifest(manifest_path)
     out = Path(out_dir) if out_dir else manifest.root / "build"
+    with folder_lock(out):
+        return _build(manifest, out, only)
+
+
+def _build(manifest, out: Path, only: tuple[str, ...]) -> BuildResult:
     remove_leftovers(out)
     book = load_book(manifest)
     glyphs.check_book(book)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
 from pathlib import Path
@@ -49,3 +50,21 @@ def inside(path: Path, root: Path) -> bool:
         return Path(os.path.realpath(path)).is_relative_to(Path(os.path.realpath(root)))
     except OSError:
         return False
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path):
+    """Hold an exclusive lock on `folder` for one build; a second build fails at once."""
+    from .messages import error
+
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / ".anthology.lock"
+    with open(lock, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise error("B004", f"another build is writing into {folder}", file=str(lock)) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

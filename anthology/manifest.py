@@ -33,6 +33,8 @@ class Manifest:
     bibliography: Path | None
     output: dict
     warnings: list[Diagnostic] = field(default_factory=list)
+    csl: Path | None = None
+    index: Path | None = None
 
     @property
     def slug(self) -> str:
@@ -174,4 +176,5 @@ def load_manifest(file: Path | str) -> Manifest:
         log.warning(w.format())
     if errors:
         raise AnthologyError(errors + warnings)
-    return Manifest(root, file.resolve(), top["book"], contents, top["bibliography"], top["output"], warnings)
+    return Manifest(root, file.resolve(), top["book"], contents, top["bibliography"], top["output"], warnings,
+                    top["csl"], top["index"])

@@ -39,11 +39,41 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "B004": ("error", "Another build is writing into this folder; wait for it to finish or remove the stale lock file."),
     "B005": ("error", "Only files inside the book's folder and data: URIs may be used as resources."),
     "P001": ("error", "The PDF failed preflight and was not written: fix the style or text named above."),
+    # Apparatus
+    "X001": ("error", "Correct the id after '#', or give the target that id (see docs/apparatus.md)."),
+    "X002": ("error", "Give one of the two places another id: ids must be unique across the whole book."),
+    "X004": ("error", "Fix the entry in index.yaml: see docs/apparatus.md for its form."),
+    "C001": ("error", "Add an entry with this id to the bibliography, or correct the key."),
+    # EPUB and cover
+    "E001": ("error", "Give `output.epub.cover-image` a JPEG or PNG file, or remove the key to have a cover drawn."),
+    "E002": ("error", "Use a cover image of 1600 × 2560 px (at least 1400 px wide, at most 10 million pixels)."),
+    "E003": ("error", "Crop the cover image to portrait proportions 1:1.6, e.g. 1600 × 2560 px."),
+    "E004": ("error", "Give `output.epub.cover-colors` two colours as '#rrggbb': the background, then the text."),
+    "E005": ("warning", "Remove it from the text: scripts, event handlers (on...=), javascript: and data: links, "
+                        "remote images and styles never reach the EPUB."),
+    "E006": ("warning", "Put the image inside the book's folder as PNG, JPEG, GIF or WebP and refer to it by a "
+                        "relative path; remote images are never fetched."),
     # Import
     "I001": ("error", "Name the format with --format (wiki, pdf-text, plain)."),
     "I002": ("error", "The witnesses must be the same work: import each work on its own."),
     "I003": ("error", "Check the source file: it must exist and be UTF-8 text."),
     "I004": ("error", "Fix the corrections file: each entry needs `find:` and `replace:`, and `find` must occur in the imported text."),
+    # Texts, found by `anthology check`
+    "T007": ("warning", "Give each note its own label: pandoc uses the first definition and ignores the other."),
+    "T008": ("warning", "Move the reference out of the note: notes cannot contain notes, so it would print as `[^label]`."),
+    "T009": ("error", "Save the file as UTF-8 text."),
+    # The index (docs/apparatus.md); X001, X002, X004 and C001 are declared above
+    "X003": ("warning", "Correct the forms under `match:` (whole words, case as written) or remove the term."),
+    "X005": ("warning", "Remove the key or correct its spelling; see docs/apparatus.md for the index format."),
+    # Citations and the bibliography
+    "C002": ("error", "The bibliography is CSL YAML: a list of entries, each a mapping with an `id`."),
+    "C003": ("error", "Give each bibliography entry its own id."),
+    # Images
+    "G001": ("error", "Add the image or correct the path (image paths are relative to the manifest's folder)."),
+    "G002": ("error", "Put the image inside the book's folder and use a relative path: the build fetches nothing else."),
+    "G003": ("error", "Scale the image down: at most 50 megapixels and 20 MB."),
+    "G004": ("warning", "Print needs 300 ppi: use a wider image, or print it smaller with e.g. `{width=50%}`."),
+    "G005": ("error", "Save the image as PNG or JPEG; this file cannot be read as an image."),
 }
 
 

@@ -50,6 +50,18 @@ class Part:
     def author(self) -> str:
         return str(self.meta.get("author") or "").strip()
 
+    def locate(self, needle: str, root: Path) -> tuple[str, int | None, int | None]:
+        """(file, line, col) of the first occurrence of `needle` in the body, else of the file itself."""
+        for text, source, first in ((self.body, self.source, self.body_line),
+                                    (self.headnote, self.headnote_source, 1)):
+            at = text.find(needle)
+            if source is not None and at >= 0:
+                line = text.count("\n", 0, at)
+                col = at - (text.rfind("\n", 0, at) + 1) + 1
+                return _relative(source, root), first + line, col
+        source = self.source or self.headnote_source
+        return (_relative(source, root) if source else "manifest.yaml"), None, None
+
     @property
     def language(self) -> str | None:
         return self.meta.get("language") or self.meta.get("lang")

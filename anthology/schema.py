@@ -54,7 +54,9 @@ SCHEMA: dict = {
         "description": Field(str, "A sentence or two about the book (EPUB metadata, back cover)."),
     }),
     "contents": Field(list, "The book's items in reading order; see *Contents items* below.", required=True),
-    "bibliography": Field(str, "Combined bibliography in CSL YAML.", path=True),
+    "bibliography": Field(str, "Combined bibliography in CSL YAML (see docs/apparatus.md).", path=True),
+    "csl": Field(str, "Citation style (a CSL file) for the bibliography and the editors' citations.", path=True),
+    "index": Field(str, "Index terms and the forms to find them by (see docs/apparatus.md).", path=True),
     "output": Section("Output settings.", fields={
         "slug": Field(str, "Base name of the output files (build/SLUG.pdf); derived from the title when absent."),
         "pdf": Section("The print PDF.", fields={

@@ -13,6 +13,7 @@ from lxml import etree
 from ..fsutil import atomic_output
 from ..messages import AnthologyError, error
 from . import html as pages
+from .epub_links import link_across_files
 from .pdf import STYLES
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ def build_epub(book) -> epub.EpubBook:
 
 def write_epub(book, target: Path) -> Path:
     eb = build_epub(book)
+    link_across_files(eb)
     try:
         with atomic_output(target) as tmp:
             epub.write_epub(str(tmp), eb, {"epub3_pages": False})

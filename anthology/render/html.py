@@ -114,8 +114,20 @@ def sources_page_body(book: Book) -> str:
     return "".join(entries)
 
 
+def _bibliography(book) -> str:
+    from .bibliography import bibliography_body
+    return bibliography_body(book)
+
+
+def _index(book) -> str:
+    from .index import index_body
+    return index_body(book)
+
+
 GENERATED_BODIES = {
     "sources": sources_page_body,
+    "bibliography": _bibliography,
+    "index": _index,
 }
 
 

@@ -123,24 +123,45 @@ def push_paragraphs_of(document_html: str, note_ids: list[str]) -> str:
     return document_html
 
 
+def anchor_pages(document, prefix: str = "ix-") -> dict[str, int]:
+    """Printed page number of every anchor whose id starts with `prefix`."""
+    return {anchor: number for number, page in enumerate(document.pages, 1)
+            for anchor in page.anchors if anchor.startswith(prefix)}
+
+
 def render_document(book, fonts, fetcher):
-    """Lay the book out, moving a paragraph to the next page where a note would leave its call."""
+    """Lay the book out until it is stable.
+
+    Each pass may move a paragraph to the next page where a note would leave its
+    call behind, and refills the index with the pages its terms landed on; the
+    index stands at the end, so refilling it moves nothing before it.
+    """
     from weasyprint import CSS, HTML
 
-    document_html = pages.print_document(book, page_css(book.manifest.output))
     stylesheet = CSS(filename=str(STYLES / "print.css"), font_config=fonts, url_fetcher=fetcher)
     base = str(book.manifest.root) + "/"
+    pushed: list[str] = []
+    book.index_pages = {}
     for attempt in range(MAX_NOTE_REPAIRS + 1):
+        document_html = push_paragraphs_of(pages.print_document(book, page_css(book.manifest.output)), pushed)
         html = HTML(string=document_html, base_url=base, url_fetcher=fetcher)
         document = html.render(stylesheets=[stylesheet], font_config=fonts)
         misplaced = misplaced_notes(document)
-        if not misplaced:
+        index_pages = anchor_pages(document)
+        if not misplaced and (index_pages == book.index_pages or not _has_index(book)):
+            book.index_pages = index_pages
             return document
-        if attempt < MAX_NOTE_REPAIRS:
+        book.index_pages = index_pages
+        if misplaced and attempt < MAX_NOTE_REPAIRS:
             log.info("moving the paragraphs of notes %s to keep them with their calls", ", ".join(misplaced))
-            document_html = push_paragraphs_of(document_html, misplaced)
-    log.warning("notes %s still stand on a later page than their calls", ", ".join(misplaced))
+            pushed += misplaced
+    if misplaced:
+        log.warning("notes %s still stand on a later page than their calls", ", ".join(misplaced))
     return document
+
+
+def _has_index(book) -> bool:
+    return any(p.generated == "index" for p in book.parts)
 
 
 def _first_line(box, section=None, block=None):

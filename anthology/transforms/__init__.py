@@ -1,16 +1,27 @@
-"""Passes over each part's Pandoc AST, applied in this order."""
+"""Passes over the Pandoc AST, applied in this order: first to each part, then across the book."""
 from __future__ import annotations
 
+from .citations import check_citations
 from .ids import prefix_heading_ids
+from .index import mark_index_terms
 from .notes import notes_to_spans
+from .xrefs import check_and_mark_links
 
-PASSES = [
+PART_PASSES = [
     prefix_heading_ids,
     notes_to_spans,
+]
+
+BOOK_PASSES = [
+    check_citations,
+    mark_index_terms,
+    check_and_mark_links,
 ]
 
 
 def apply(book) -> None:
     for part in book.parts:
-        for transform in PASSES:
+        for transform in PART_PASSES:
             transform(part)
+    for transform in BOOK_PASSES:
+        transform(book)

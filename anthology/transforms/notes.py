@@ -18,7 +18,7 @@ def notes_to_spans(part) -> None:
             return None
         counter += 1
         paras = [span(block_inlines(b), classes=["fnp"]) for b in el["c"]]
-        return span(paras, f"{part.id}-fn{counter}", ["footnote"], [("data-n", str(counter))])
+        return span(paras, f"{part.id}--fn{counter}", ["footnote"], [("data-n", str(counter))])
 
     if part.ast is not None:
         part.ast = walk(part.ast, convert)

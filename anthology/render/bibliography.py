@@ -1,0 +1,71 @@
+"""The bibliography page: citeproc's rendering of every entry, and which texts cite each."""
+from __future__ import annotations
+
+import math
+import re
+from html import escape
+
+import lxml.html
+from lxml import etree
+
+from ..transforms.citations import bibliography_entries
+
+STOPWORDS = {"the", "and", "of", "a", "an", "in", "on", "to", "for", "de", "la", "le", "les", "et", "du", "des",
+             "from", "with", "its", "their", "vol", "volume"}
+NOTE_DEF = re.compile(r"^\[\^[^\]]+\]:")
+
+
+def _chunks(markdown: str) -> list[str]:
+    """Paragraphs and notes of a text: the unit within which a citation is recognised."""
+    return [c for c in re.split(r"\n\s*\n(?! {4})", markdown) if c.strip()]
+
+
+def _names(entry: dict) -> list[str]:
+    people = (entry.get("author") or []) + (entry.get("editor") or [])
+    return [p["family"] for p in people if isinstance(p, dict) and p.get("family")]
+
+
+def _keywords(entry: dict) -> list[str]:
+    words = re.findall(r"[A-Za-zÀ-ÿ]+", str(entry.get("title", "")))
+    return [w.lower() for w in words if w.lower() not in STOPWORDS and len(w) > 2]
+
+
+def cites(chunk: str, entry: dict) -> bool:
+    """A paragraph or note cites an entry when it names an author and most of the title's words."""
+    low = chunk.lower()
+    names = _names(entry)
+    keywords = _keywords(entry)
+    if not names or not keywords or not any(n.lower() in low for n in names):
+        return False
+    found = sum(1 for k in keywords if re.search(rf"\b{re.escape(k)}", low))
+    return found >= max(1, math.ceil(0.6 * len(keywords)))
+
+
+def cited_in(book) -> dict[str, list]:
+    """For each entry id, the texts (in book order) that cite it."""
+    out: dict[str, list] = {}
+    for entry in bibliography_entries(book.manifest):
+        key = str(entry.get("id"))
+        out[key] = [p for p in book.texts
+                    if key in getattr(p, "citations", []) or any(cites(c, entry) for c in _chunks(p.body))]
+    return out
+
+
+def short_name(part) -> str:
+    author = part.author.split()[-1] if part.author else part.title
+    return f"{author} {part.meta.get('date', '')}".strip()
+
+
+def bibliography_body(book, href=lambda part: f"#{part.id}") -> str:
+    html = getattr(book, "bibliography_html", "")
+    if not html.strip():
+        return ""
+    citing = cited_in(book)
+    root = lxml.html.fragment_fromstring(html, create_parent="div")
+    for entry in root.xpath('//div[contains(@class, "csl-entry")]'):
+        key = (entry.get("id") or "").removeprefix("ref-")
+        parts = citing.get(key) or []
+        if parts:
+            links = ", ".join(f'<a href="{href(p)}">{escape(short_name(p))}</a>' for p in parts)
+            entry.append(lxml.html.fragment_fromstring(f'<span class="cited-in">Cited in: {links}.</span>'))
+    return "".join(etree.tostring(c, encoding="unicode", method="html") for c in root)

@@ -1,0 +1,66 @@
+"""The index page: terms in order, their printed pages merged into ranges.
+
+Page numbers come from the print layout (`book.index_pages`: anchor id -> page);
+the EPUB shows the same numbers, each linking to the first occurrence on that page.
+"""
+from __future__ import annotations
+
+import unicodedata
+from html import escape
+from itertools import groupby
+
+
+def sort_key(label: str) -> str:
+    plain = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode().lower()
+    return plain.lstrip("\"'“‘(")
+
+
+def page_ranges(pages: list[int]) -> list[tuple[int, int]]:
+    """[3, 4, 5, 9] -> [(3, 5), (9, 9)]."""
+    out: list[tuple[int, int]] = []
+    for page in sorted(set(pages)):
+        if out and page == out[-1][1] + 1:
+            out[-1] = (out[-1][0], page)
+        else:
+            out.append((page, page))
+    return out
+
+
+def _locators(book, term_key: str, href) -> str:
+    pages = getattr(book, "index_pages", {})
+    first_anchor: dict[int, tuple[str, str]] = {}
+    for occ in book.index.occurrences:
+        if occ.term == term_key and occ.anchor in pages:
+            first_anchor.setdefault(pages[occ.anchor], (occ.part_id, occ.anchor))
+    links = []
+    for start, end in page_ranges(list(first_anchor)):
+        a = f'<a href="{href(*first_anchor[start])}">{start}</a>'
+        if end != start:
+            a += f'–<a href="{href(*first_anchor[end])}">{end}</a>'
+        links.append(a)
+    return ", ".join(links)
+
+
+def index_body(book, href=lambda part_id, anchor: f"#{anchor}") -> str:
+    terms = [t for t in book.index.terms if t.parent is None]
+    subs = {}
+    for t in book.index.terms:
+        if t.parent:
+            subs.setdefault(t.parent, []).append(t)
+    out = []
+    for letter, group in groupby(sorted(terms, key=lambda t: sort_key(t.label)),
+                                 key=lambda t: sort_key(t.label)[:1].upper()):
+        items = []
+        for term in group:
+            locs = _locators(book, term.key, href)
+            children = "".join(
+                f'<li class="ix-sub">{escape(s.label)}, {_locators(book, s.key, href)}</li>'
+                for s in sorted(subs.get(term.key, []), key=lambda s: sort_key(s.label))
+                if _locators(book, s.key, href))
+            if not locs and not children:
+                continue
+            head = f"{escape(term.label)}, {locs}" if locs else escape(term.label)
+            items.append(f'<li class="ix-entry">{head}{f"<ul>{children}</ul>" if children else ""}</li>')
+        if items:
+            out.append(f'<section class="ix-letter"><h2>{escape(letter)}</h2><ul>{"".join(items)}</ul></section>')
+    return f'<div class="index-entries">{"".join(out)}</div>'

@@ -46,6 +46,19 @@ def _cmd_reimport(args) -> int:
     return EXIT_OK
 
 
+def _cmd_bib_suggest(args) -> int:
+    from .bibsuggest import as_csl_yaml, suggest
+    from .manifest import load_manifest
+    from .model import load_book
+    text = as_csl_yaml(suggest(load_book(load_manifest(args.manifest))))
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 def _cmd_schema(args) -> int:
     from .schema import schema_markdown
     sys.stdout.write(schema_markdown())
@@ -74,6 +87,12 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reimport", help="re-run the import of every text from its recorded sources")
     r.add_argument("manifest", nargs="?", default="manifest.yaml")
     r.set_defaults(run=_cmd_reimport)
+
+    bib = sub.add_parser("bib", help="help with the bibliography").add_subparsers(dest="bib_command", required=True)
+    bs = bib.add_parser("suggest", help="list the works the texts' notes cite, as candidate CSL YAML entries")
+    bs.add_argument("manifest", nargs="?", default="manifest.yaml")
+    bs.add_argument("-o", "--output", help="write the candidates to this file instead of printing them")
+    bs.set_defaults(run=_cmd_bib_suggest)
 
     s = sub.add_parser("schema", help="print the manifest schema as Markdown")
     s.set_defaults(run=_cmd_schema)

@@ -108,3 +108,11 @@ def test_dangling_reference_fails_with_file_and_line(book):
 def test_duplicate_id_fails_with_file_and_line(book):
     d, text = _fails(book, "texts/two.md", "## Section b4", "## Section b4 {#one}")
     assert (d.code, d.file, d.line) == ("X002", "texts/two.md", _line_of(text, "{#one}"))
+
+
+def test_bib_suggest_groups_one_work_across_texts(capsys):
+    from anthology.cli import main
+    assert main(["bib", "suggest", str(FIXTURES / "books" / "tiny" / "manifest.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "# 2 mention(s) in 2 text(s): one note 1; two note 1\n- id: carr-bolshevik" in out
+    assert "title: The Bolshevik Revolution" in out and "family: Avrich" in out

@@ -1,9 +1,11 @@
 """The print PDF: one HTML document laid out by WeasyPrint."""
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -204,6 +206,25 @@ def page_starts(document) -> list[blocks.PageStart]:
     return starts
 
 
+XMP_DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-f-]{36}")
+TRAILER_ID = re.compile(rb"/ID \[\(([0-9a-f]{32})\) \(([0-9a-f]{32})\)\]")
+
+
+def fix_document_id(path: Path, book) -> None:
+    """Make the PDF's identifiers stable, so that the same inputs give the same bytes.
+
+    WeasyPrint writes a random XMP DocumentID and derives the trailer's /ID from
+    it; both are replaced in place by values of the same length, so no offset moves.
+    """
+    from .epub import book_identifier
+
+    data = path.read_bytes()
+    stable = uuid.uuid5(uuid.NAMESPACE_URL, "anthology-pdf:" + book_identifier(book.meta))
+    data = XMP_DOCUMENT_ID.sub(b"xmp.did:" + str(stable).encode(), data)
+    digest = hashlib.md5(TRAILER_ID.sub(b"", data)).hexdigest().encode()
+    path.write_bytes(TRAILER_ID.sub(b"/ID [(" + digest + b") (" + digest + b")]", data))
+
+
 def _set_metadata(document, book) -> None:
     meta = document.metadata
     meta.title = book.meta["title"]
@@ -226,6 +247,7 @@ def write_pdf(book, target: Path) -> Path:
         _set_metadata(document, book)
         with atomic_output(target) as tmp:
             document.write_pdf(tmp, **pdf_options(book.manifest.output))
+            fix_document_id(tmp, book)
             preflight.check(tmp, book.manifest.output)
     except AnthologyError:
         raise

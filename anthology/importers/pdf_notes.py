@@ -32,21 +32,22 @@ from dataclasses import dataclass, field
 from .words import WORD, known_word, zipf
 
 SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹⁰"
-_SUP = str.maketrans(SUPERSCRIPTS, "1234567890")
+SUP_DIGITS = _SUP = str.maketrans(SUPERSCRIPTS, "1234567890")
 # Characters that are never prose when glued to the end of a word.
 SYMBOLS = "*®©@%™†‡§¶°#" + SUPERSCRIPTS
-MARK_CHARS = set(SYMBOLS + "0123456789!?()'’\"")
+MARK_CHARS = set(SYMBOLS + "0123456789!?()[]'’\"")
 
 # The first token of a note: a number, one or two symbols, or one letter, maybe in parentheses.
 NOTE_START = re.compile(
-    r"^(?P<m>\(?\d{1,3}\)?|\(?[^\w\s\-–—•·.,;:…“‘\[\]]{1,2}\)?|\(?[A-Za-z]\)?)\s+(?P<rest>\S.*)$")
+    r"^(?P<m>[(\[]?(?:\d{1,3}|[¹²³⁴⁵⁶⁷⁸⁹⁰]{1,3})[.)\]]?|\(?[^\w\s\-–—•·.,;:…“‘\[\]]{1,2}\)?"
+    r"|\(?[A-Za-z]\)?)\s+(?P<rest>\S.*)$")
 CITATION = re.compile(r"^\W*(?:ibid|[1lT]bid|see|cf|quoted|cited|op\.? cit)\b|\bpp?\.\s?\d", re.I)
 _ZEROISH = {"O", "o", "0", "°", "Q", "()"}
 
 # The end of a token: closing parentheses, one punctuation mark, closing quotes (the
 # author's), then whatever remains is a candidate marker.
-_TAIL = re.compile(r"[\d!?*®©@%™†‡§¶°#¹²³⁴⁵⁶⁷⁸⁹⁰()”’\"'.,;:\]]+$")
-_AUTHORIAL = re.compile(r"^[)\]]*[.,;:!?…]?[”’\"')\]]*")
+_TAIL = re.compile(r"[\d!?*®©@%™†‡§¶°#¹²³⁴⁵⁶⁷⁸⁹⁰()\[\]”’\"'.,;:]+$")
+_AUTHORIAL = re.compile(r"^[)\]]*[.,;:!?…]?[”’\"')\]]*(?![\d¹²³⁴⁵⁶⁷⁸⁹⁰]*\])")
 _SENT_END = re.compile(r"[.!?…][”’\"')\]]*$")
 PH_OPEN, PH_CLOSE, PH_GUESS = "\ue000", "\ue001", "\ue002"
 
@@ -80,6 +81,7 @@ class Cand:
     paren: bool = False
     quote: bool = False     # a closing quote just before (citations follow quotations)
     para_end: bool = False
+    quotation: bool = False  # the end of a paragraph that is one quotation
     words: frozenset = frozenset()
 
 
@@ -104,14 +106,14 @@ class Note:
     def digit_reads(self) -> list[str]:
         out = []
         for s in (self.raw, self.anchor.text if self.anchor and self.anchor.kind == "marker" else ""):
-            d = s.translate(_SUP).strip("()")
+            d = s.translate(_SUP).strip("()[].")
             if d.isdigit():
                 out.append(d.lstrip("0") or "0")
         return out
 
     @property
     def paren(self) -> bool:
-        return "(" in self.raw or ")" in self.raw or bool(self.anchor and self.anchor.paren)
+        return any(c in self.raw for c in "()") or bool(self.anchor and self.anchor.paren)
 
 
 # --- finding the notes at the bottom of a page ---------------------------------------------------
@@ -139,9 +141,11 @@ def note_start(line: str, expected: int) -> tuple[float, re.Match | None]:
     if not m:
         return 0.0, None
     marker, rest = m.group("m"), m.group("rest")
-    core = marker.strip("()")
+    core = marker.strip("()[].").translate(_SUP)
     if core.isdigit():
-        return (2.0 if plausible_number(core, expected) else 0.5), m
+        if not plausible_number(core, expected):
+            return 0.5, m
+        return (1.5 if marker.endswith(".") else 2.0), m  # "1." may as well open a numbered list
     if core.isalpha():
         if not (rest[0].isupper() or rest[0].isdigit() or rest[0] in "“‘\"'[("):
             return 0.0, None
@@ -171,12 +175,84 @@ def find_note_region(blocks: list[list[Line]], width: float, expected: int) -> i
         if score < (3.0 if j == 0 else 2.0):
             continue
         if all(s >= 2.0 or _continuation(b, width) for b, s in zip(blocks[j + 1:], scores[j + 1:])):
+            # just above the first note, text set in the notes' type: a note continued from the page before
+            above = sorted(len(l.text) for l in blocks[j - 1]) if j > 1 else []
+            if above and above[len(above) // 2] > 1.08 * width and min(above[:-1] or above) >= 0.9 * width:
+                return j - 1
             return j
     return len(blocks)
 
 
 def _continuation(block: list[Line], width: float) -> bool:
-    return all(len(l.text) < 0.6 * width for l in block) and not block[0].text[:1].isupper()
+    """A block among the notes that goes on with the note before it: a short scrap, or a
+    paragraph set in the notes' smaller type (lines wider than the body's)."""
+    short = all(len(l.text) < 0.6 * width for l in block) and not block[0].text[:1].isupper()
+    return short or max(len(l.text) for l in block) > 1.06 * width
+
+
+_RULE = re.compile(r"^[_—–\-=·.*\s]{3,}$")  # a footnote rule drawn with characters
+
+
+def drop_rule(page: list[list[Line]], expected: int) -> bool:
+    """Remove a rule line (`_____`) drawn just above a page's notes; say if there was one."""
+    flat = [(b, k) for b, block in enumerate(page) for k in range(len(block))]
+    for (b, k), nxt in zip(flat, flat[1:]):
+        if _RULE.match(page[b][k].text) and note_start(page[nxt[0]][nxt[1]].text, expected)[0] >= 1.5:
+            del page[b][k]
+            if not page[b]:
+                del page[b]
+            return True
+    return False
+
+
+def split_glued(page: list[list[Line]], width: float, expected: int) -> None:
+    """Notes printed right under the last line of text, with no blank line between: cut
+    the page's last block at the first line that opens what reads clearly as notes —
+    set wider than the text above it; or marked and cited after a line that stopped
+    short; or a bare number, the very one expected, on one of the page's last lines; or a
+    list of lines that each open a note."""
+    if not page or len(page[-1]) < 2:
+        return
+    block = page[-1]
+    for k in range(1, len(block)):
+        score, m = note_start(block[k].text, expected)
+        if not m:
+            continue
+        head, tail = block[:k], block[k:]
+        wider = max(len(l.text) for l in tail) > 1.06 * width >= max(len(l.text) for l in head) / 1.03
+        cited = len(head[-1].text) < 0.9 * width and score >= 2.0 \
+            and block_note_score(tail, width, expected) >= 3.0
+        numbered = len(tail) <= 3 and m.group("m").strip("()[].") == str(expected) \
+            and m.group("rest")[:1].isupper()
+        listed = len(tail) >= 2 and all(note_start(l.text, expected + i)[0] >= 2.0 for i, l in enumerate(tail))
+        if wider or cited or numbered or listed:
+            page[-1:] = [head, tail]
+            return
+
+
+def split_after_inner_notes(pages: list[list[list[Line]]], width: float) -> list[list[list[Line]]]:
+    """A page break the extraction marked with one blank line only: notes, then a
+    block of body text that goes on mid-sentence (lower case). Split the page there."""
+    out = []
+    expected = 1
+    for page in pages:
+        cur: list[list[Line]] = []
+        in_notes = False
+        for j, block in enumerate(page):
+            body_like = len(block) >= 2 or len(block[0].text) >= 0.6 * width
+            if in_notes and block[0].text[:1].islower() and body_like:
+                out.append(cur)
+                cur = []
+            cur.append(block)
+            m = NOTE_START.match(block[0].text)
+            if j > 0 and m and block_note_score(block, width, expected) >= 2.0 \
+                    and not m.group("m").strip("()").isalpha():
+                in_notes = True
+                expected += 1
+            elif body_like:
+                in_notes = False
+        out.append(cur)
+    return [p for p in out if p]
 
 
 def split_notes(region: list[list[Line]], page: int, note_width: float, expected: int,
@@ -248,8 +324,15 @@ def scan_block(block: list[Line]) -> list[Cand]:
                 mark, auth = auth[m2.start():] + mark, auth[:m2.start()]
             tstart = col + len(host) + len(auth)
             tend = col + len(tok)
+            # "word!" / "word?" glued to a word are the author's, unless the sentence goes on in lower case
+            if not mark and auth in ("!", "?", "!!", "??") and nxt[:1].islower():
+                mark, auth, tstart = auth, "", col + len(host)
             cand = _classify(line, host, auth, mark, tstart, tend, last,
                              opened_single, opened_double, closed_double)
+        elif re.fullmatch(r"\d[\d,]*[.;:]\d{1,3}", tok) and (last or nxt[:1].isupper() or nxt[:1] in "“‘\""):
+            # "in 1917.1 The…": a number, a full stop, then a marker before the next sentence
+            digits = re.search(r"\d+$", tok).group()
+            cand = Cand(line, col + len(tok) - len(digits), col + len(tok), "marker", 2.0, True, digits, digits)
         closed_double += tok.count("”")
         if cand is not None:
             cand.words = _content_words(" ".join(sentence))
@@ -261,8 +344,10 @@ def scan_block(block: list[Line]) -> list[Cand]:
         ends = ends or (tok.endswith("”") and (last or nxt[:1].isupper() or nxt[:1] == "“"))
         if ends or last:
             end = col + len(tok)
-            out.append(Cand(line, end, end, "end", quote=tok.rstrip(".,;:").endswith(("”", "’", '"')),
-                            para_end=last, words=_content_words(" ".join(sentence))))
+            quote = tok.rstrip(".,;:").endswith(("”", "’", '"'))
+            out.append(Cand(line, end, end, "end", quote=quote, para_end=last,
+                            quotation=last and quote and tokens[0][2][:1] in "“\"",
+                            words=_content_words(" ".join(sentence))))
             sentence = []
     return out
 
@@ -271,11 +356,13 @@ def _classify(line, host, auth, mark, start, end, last, open_single, open_double
     marker_chars = set(mark)
     if mark and not marker_chars <= MARK_CHARS:
         return None
-    if mark and set(mark) <= set("()'’\""):
+    if mark and set(mark) <= set("()[]'’\""):
         return None
     punct = any(c in ".,;:" for c in auth)
     if mark:
-        digits = mark.translate(_SUP).strip("()")
+        digits = mark.translate(_SUP).strip("()[]")
+        if mark.startswith("[") and mark.endswith("]") and digits.isdigit():
+            return Cand(line, start, end, "marker", 3.0, True, mark, digits)  # "word.[12]"
         paren = "(" in mark or ")" in mark
         if paren and len(mark) > 1:
             return Cand(line, start, end, "marker", 3.0, True, mark, digits if digits.isdigit() else None, True)
@@ -302,7 +389,7 @@ def _classify(line, host, auth, mark, start, end, last, open_single, open_double
                 if len(mark) >= 2:
                     return Cand(line, start, end, "marker", 3.0, True, mark)
                 return Cand(line, end, end, "marker", 1.0, False, mark)
-            return None
+            return Cand(line, start, end, "marker", 2.0, True, mark)  # "review! and will be"
         if any(c.isdigit() for c in mark) and set(mark) <= set("0123456789!?"):
             return Cand(line, start, end, "marker", 3.0, True, mark)
         return None
@@ -323,7 +410,7 @@ _SKIP_PENALTY = {3.0: 1.0, 2.0: 0.3}
 
 def _sim(note_words: frozenset, cand: Cand) -> float:
     """How much the passage before `cand` and the note share words, rare words counting more."""
-    return min(1.0, sum(max(0.0, 6.0 - zipf(w)) for w in note_words & cand.words) / 3.0)
+    return min(1.0, sum(max(0.0, 5.0 - zipf(w)) for w in note_words & cand.words) / 2.0)
 
 
 def _score(note: Note, note_words: frozenset, cand: Cand) -> float:
@@ -331,7 +418,7 @@ def _score(note: Note, note_words: frozenset, cand: Cand) -> float:
     if cand.kind == "marker":
         bonus = 1.0 if cand.digits and cand.digits in note.digit_reads()[:1] else 0.0
         return cand.strength + sim + bonus
-    return 0.1 + 0.3 * cand.quote + 0.2 * cand.para_end + sim
+    return 0.1 + 0.3 * cand.quote + 0.2 * cand.para_end + 0.3 * cand.quotation + sim
 
 
 def match_page(notes: list[Note], cands: list[Cand]) -> None:
@@ -397,29 +484,35 @@ def number_notes(notes: list[Note]) -> None:
             return 0.6
         return 1.2
 
-    INF = float("inf")
-    # cost[i][m]: first i notes placed, m of them in the numbered series
-    cost = [[INF] * (t + 1) for _ in range(t + 1)]
-    choice: dict[tuple[int, int], int] = {}
-    cost[0][0] = 0.0
-    for i in range(t):
-        for m in range(i + 1):
-            if cost[i][m] == INF:
-                continue
-            c_main = cost[i][m] + main_cost(notes[i], m + 1)
-            if c_main < cost[i + 1][m + 1]:
-                cost[i + 1][m + 1], choice[(i + 1, m + 1)] = c_main, 1
-            c_sec = cost[i][m] + second_cost(notes[i])
-            if c_sec < cost[i + 1][m]:
-                cost[i + 1][m], choice[(i + 1, m)] = c_sec, 2
-    m = min(range(t + 1), key=lambda x: cost[t][x])
-    series = []
-    for i in range(t, 0, -1):
-        s = choice[(i, m)]
-        series.append(s)
-        m -= s == 1
-    series.reverse()
-    main = second = 0
+    def solve(first: int) -> tuple[float, list[int]]:
+        INF = float("inf")
+        # cost[i][m]: first i notes placed, m of them in the numbered series (numbered from `first`)
+        cost = [[INF] * (t + 1) for _ in range(t + 1)]
+        choice: dict[tuple[int, int], int] = {}
+        cost[0][0] = 0.0 if first == 1 else 0.5
+        for i in range(t):
+            for m in range(i + 1):
+                if cost[i][m] == INF:
+                    continue
+                c_main = cost[i][m] + main_cost(notes[i], first + m)
+                if c_main < cost[i + 1][m + 1]:
+                    cost[i + 1][m + 1], choice[(i + 1, m + 1)] = c_main, 1
+                c_sec = cost[i][m] + second_cost(notes[i])
+                if c_sec < cost[i + 1][m]:
+                    cost[i + 1][m], choice[(i + 1, m)] = c_sec, 2
+        m = min(range(t + 1), key=lambda x: cost[t][x])
+        series = []
+        for i in range(t, 0, -1):
+            s = choice[(i, m)]
+            series.append(s)
+            m -= s == 1
+        series.reverse()
+        return min(cost[t]), series
+
+    # The series usually starts at 1; an excerpt's notes may start further on, as their digits say.
+    firsts = {1} | {int(d) - i for i, n in enumerate(notes[:3]) for d in n.digit_reads() if int(d) - i > 1}
+    best_first, (_, series) = min(((f, solve(f)) for f in sorted(firsts)), key=lambda x: x[1][0])
+    main, second = best_first - 1, 0
     for note, s in zip(notes, series):
         note.series = s
         if s == 1:

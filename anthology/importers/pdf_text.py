@@ -1,31 +1,44 @@
 """Text extracted from a PDF: hard-wrapped, hyphenated, paged, with page-bottom notes.
 
-What such a file looks like (and what `convert` does about it):
+What such a file looks like, and what `convert` does about it:
 
-* lines wrapped at the printed line width, words broken with a hyphen at line
-  ends → paragraphs re-joined, each hyphen removed or kept by `words.join_hyphenated`
-  (the document's own usage first, then wordfreq);
-* pages separated by runs of two or more blank lines, or by a line that starts
-  with a single space (a page start some extractors mark that way) → a paragraph
-  cut by a page break, even with the page's notes in between, is re-joined when
-  the cut is mid-sentence;
-* folios (lone page numbers) and running heads (lines repeated at the top or
-  bottom of pages) → removed and counted;
-* notes printed at the bottom of each page, their markers garbled by OCR →
-  Pandoc footnotes `[^n]`, placed and numbered by `pdf_notes` (see there); a
-  second series (parenthesised markers among bare ones, a note marked `O`) gets
-  labels `s1`, `s2`…; a reference whose marker was lost is put at the best
-  sentence end of its page, followed by the comment `GUESSED`;
+* pages end at a form feed, a run of two or more blank lines, or a line that
+  starts with a single space (a page start some extractors mark that way, when
+  such lines are rare enough not to be paragraph indents);
+* paragraphs are separated by a blank line, or, in texts without blank lines,
+  by a first line indented deeper than the next or by a short line ending a
+  sentence → each paragraph becomes one line of Markdown;
+* words broken with a hyphen at line ends → joined or kept by
+  `words.join_hyphenated` (the document's own usage first, then wordfreq; soft
+  hyphens and `¬` always join); every word the dictionary does not know is
+  reported;
+* a paragraph cut by a page break, even with the page's notes in between, is
+  re-joined when the cut is mid-sentence;
+* folios (a page number alone on a line at a page's edge) and running heads
+  (a line repeated at the same edge of several pages, page numbers aside) →
+  removed and counted;
+* notes printed at the bottom of each page (or in a final notes section),
+  their markers garbled by OCR → Pandoc footnotes `[^n]`, defined at the end
+  of the body with 4-space continuation lines; `pdf_notes` finds, places and
+  numbers them. A second series (parenthesised markers among bare ones, a
+  note marked `O`) is labelled `s1`, `s2`…; a reference whose marker was lost
+  goes to the best-matching sentence end of its page, followed by `GUESSED`;
+  the labels of such notes are also in `result.guessed_notes`;
+* OCR slips in notes (`1bid.`) → repaired when only the repaired word is known
+  to wordfreq, each one reported; the body's words are never changed;
 * a title block at the top (title, subtitle, author, date on short lines of
-  their own) → metadata `title`, `subtitle`, `author`, `date`; an editorial note
-  at the very top ("Note from …", "Editor's note", "Transcriber's note") →
-  metadata `source-note`, as the wiki importer does with a wiki's own lead;
-* `[bracketed]` one-line titles, and short one-line title-like blocks → headings
-  (`##` for the first numbering style met, `###` for the second…);
-* quotations set apart → `> ` block quotes, when recognisable: indented blocks,
-  or a paragraph right after one ending with a colon that is itself one
+  their own) → metadata `title`, `subtitle`, `author`, `date`; an editorial
+  note at the very top ("Note from …", "Editor's note", "Transcriber's note"
+  and the paragraphs under it, up to the first heading) → metadata
+  `source-note`, as the wiki importer does with a wiki's own lead;
+* `[bracketed]` one-line titles, and short one-line title-like blocks →
+  headings (`##` for the first numbering style met — `1.`, `A.`, `II.` —
+  `###` for the second…);
+* quotations set apart → `> ` block quotes, when recognisable: indented
+  blocks, or a paragraph right after one ending with a colon that is itself one
   quotation (opens and closes with quotes), is set narrower, or ends on an
-  unmatched closing quote or a note reference.
+  unmatched closing quote or a note reference;
+* ligatures (`ﬁ`) → letters; characters Markdown would read as markup → escaped.
 
 The author's words are never rewritten: only extraction damage is undone, and
 every guess is reported as a doubt with its source line. Text that cannot be
@@ -51,7 +64,9 @@ GUESSED = "<!-- anthology: guessed note position -->"
 COUNTS = ("lines_joined", "hyphens_removed", "hyphens_kept", "folios_removed", "running_heads_removed",
           "notes_found", "notes_anchored", "markers_guessed", "headings", "block_quotes", "ocr_repairs")
 
-_FOLIO = re.compile(r"^(?:page\s+)?[-–—]?\s*(?:\d{1,4}|[ivxlcdm]{1,7})\s*[-–—]?$", re.I)
+# A folio: a page number alone on its line, maybe dashed ("- 12 -", "Page 12"); lower-case roman
+# numerals count too (front matter), capital ones are more often a section's number.
+_FOLIO = re.compile(r"^(?:[Pp]age\s+)?[-–—]?\s*(?:\d{1,4}|(?P<roman>[ivxlc]{1,6}))\s*[-–—]?$")
 _DATE = re.compile(r"^(?:[A-Z][a-z]+\.?\s+)?(?:\d{1,2},?\s+)?(?:1[5-9]\d\d|20\d\d)$")
 _PARTICLES = {"de", "van", "von", "der", "den", "la", "le", "du", "da", "di", "del", "y", "and", "&"}
 _NAME_WORD = re.compile(r"^(?:[A-Z][\w’'.-]*|[A-Z]\.)$")
@@ -61,6 +76,9 @@ _NUMBERING = re.compile(r"^(?:(?P<arabic>\d{1,3})|(?P<roman>[IVXLC]{2,7})|(?P<le
 _WORD_TOKEN = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 _LEFT_WORD = re.compile(r"([^\W\d_][^\W\d_’'-]*)-$")
 _RIGHT_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+# Typographic ligatures some extractions keep (ﬁ, ﬂ…): letters, not the author's words.
+LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+                           "\ufb05": "st", "\ufb06": "st"})
 _PLACEHOLDER = re.compile(f"{PH_OPEN}([^{PH_CLOSE}]*){PH_CLOSE}({PH_GUESS}?)")
 
 
@@ -71,10 +89,6 @@ class Para:
     kind: str = "para"      # para, heading, quote
     style: str = ""         # numbering style of a heading
     heading: str = ""
-
-    @property
-    def text(self) -> str:
-        return " ".join(l.text for l in self.lines)
 
 
 @register
@@ -104,7 +118,7 @@ def detect(text: str) -> tuple[float, str]:
     wrapped = sum(1 for a, b in zip(lines, lines[1:]) if a.strip() and b.strip()) / n
     hyphens = sum(1 for a, b in zip(lines, lines[1:])
                   if re.search(r"[^\W\d_]-$", a.rstrip()) and re.match(r"\s?[^\W\d_]", b) and b[:1] != b[:1].upper())
-    breaks = len(re.findall(r"\S[ \t]*\n(?:[ \t]*\n){2,}[ \t]*\S", text))
+    breaks = len(re.findall(r"\S[ \t]*\n(?:[ \t]*\n){2,}[ \t]*\S", text)) + text.count("\f")
     note_lines = sum(1 for a, b in zip(lines, lines[1:])
                      if not a.strip() and re.match(r"^(?:\d{1,3}|[!?*®©@%†‡§¶°#])\s+[A-Z“\"]", b))
     markdown = sum(1 for l in nonblank if re.match(r"^(?:#{1,6}\s|\[\^[^\]]+\]:|>\s|:::)", l)) + \
@@ -134,13 +148,14 @@ def detect(text: str) -> tuple[float, str]:
 
 class Conversion:
     def __init__(self, text: str, report: ImportReport):
-        self.text = text.replace("\r\n", "\n").replace("\r", "\n")
+        self.text = text.replace("\r\n", "\n").replace("\r", "\n").translate(LIGATURES)
         self.report = report
         for key in COUNTS:
             report.counts[key] = 0
         self.metadata: dict = {}
         self.forms = Counter(normalise(m.group()) for m in _WORD_TOKEN.finditer(self.text))
         self.unplaced: list[tuple[str, str]] = []
+        self.notes_follow: list[bool] = []  # per page: the body is followed by notes
 
     # The pipeline ------------------------------------------------------------------------------
 
@@ -150,20 +165,41 @@ class Conversion:
         self.width = float(statistics.median(lengths)) if lengths else 80.0
         indents = [l.indent for page in pages for b in page for l in b]
         self.base_indent = statistics.median(indents) if indents else 0
+        self.split_blocks(pages)
         if pages:
             self.front_matter(pages[0])
         self.remove_folios_and_heads(pages)
         bodies, notes = self.take_notes(pages)
         paras = self.paragraphs(bodies)
-        self.place_notes(bodies, notes, paras)
+        self.place_notes(notes, paras)
         pn.number_notes(notes)
         self.apply_anchors(notes)
         paras = self.join_pages(paras)
+        # a heading left last, over notes that became footnotes ("Notes"): nothing is under it now
+        while paras and paras[-1].kind == "heading" and self.notes_follow[paras[-1].page]:
+            head = paras.pop()
+            self.report.counts["headings"] -= 1
+            self.report.doubt(head.lines[0].no, f"heading '{head.heading}' at the end, with no text after "
+                                                "it (its notes are now footnotes), removed")
         self.block_quotes(paras)
         body = self.render(paras, notes)
         result = ImportedText(self.metadata, body, self.report)
         result.guessed_notes = {n.label for n in notes if n.anchor is not None and n.guessed}
         return result
+
+    # Paragraphs not separated by blank lines -------------------------------------------------------
+
+    def split_blocks(self, pages: list[list[list[Line]]]) -> None:
+        """Cut blocks where a paragraph starts without a blank line before it: a first line
+        indented deeper than its neighbours, a run of indented lines (a quotation), or, in a
+        text that separates paragraphs with no blank lines at all, a short line ending a sentence."""
+        sizes = [len(b) for page in pages for b in page if len(b) >= 2]
+        no_blank_lines = bool(sizes) and statistics.median(sizes) > 12
+        for page in pages:
+            out: list[list[Line]] = []
+            for block in page:
+                out += _split_block(block, self.width, no_blank_lines)
+            page[:] = out
 
     # Title block and editorial note ---------------------------------------------------------------
 
@@ -240,16 +276,17 @@ class Conversion:
                     if head_like(t):
                         keys.setdefault((b == 0 and l == 0, _head_key(t)), set()).add(i)
             # a running head recurs at the same edge of pages, on a fair share of them
-            heads = {k for k, where in keys.items() if len(where) >= max(2, 0.25 * len(pages))}
-            folio_pages = [i for i, page in enumerate(pages) for pg, b, l in edges(i, page)
-                           if _FOLIO.match(pg[b][l].text)]
+            heads = {k for k, where in keys.items() if len(where) >= max(2, 0.15 * len(pages))}
+            folio_pages = {i for i, page in enumerate(pages) for pg, b, l in edges(i, page)
+                           if _FOLIO.match(pg[b][l].text)}
             removed = False
             for i, page in enumerate(pages):
                 for pg, b, l in sorted(edges(i, page), key=lambda e: (e[1], e[2]), reverse=True):
                     if b >= len(pg) or l >= len(pg[b]):
                         continue
                     t = pg[b][l].text
-                    if _FOLIO.match(t) and (len(folio_pages) >= 2 or t.strip().isdigit()) and len(pages) > 1:
+                    folio = _FOLIO.match(t)
+                    if folio and len(pages) > 1 and (len(folio_pages) >= 2 or not folio.group("roman")):
                         self.report.counts["folios_removed"] += 1
                     elif head_like(t) and (b == 0 and l == 0, _head_key(t)) in heads:
                         self.report.counts["running_heads_removed"] += 1
@@ -268,11 +305,14 @@ class Conversion:
         """Split every page into body blocks and notes."""
         regions, bodies = [], []
         expected = 1
-        pages = self.split_after_inner_notes(pages)
+        pages = pn.split_after_inner_notes(pages, self.width)
         for i, page in enumerate(pages):
+            self.report.counts["note_rules_removed"] += pn.drop_rule(page, expected)
+            pn.split_glued(page, self.width, expected)
             start = pn.find_note_region(page, self.width, expected)
             regions.append(page[start:])
             bodies.append(page[:start])
+            self.notes_follow.append(start < len(page))
             for block in page[start:]:
                 expected += sum(1 for l in block if pn.note_start(l.text, expected)[1])
         note_lines = sorted(len(l.text) for r in regions for b in r for l in b)
@@ -281,8 +321,10 @@ class Conversion:
         for i, region in enumerate(regions):
             orphans: list[Line] = []
             page_notes = pn.split_notes(region, i, note_width, len(notes) + 1, orphans)
-            if orphans and notes and not bodies[i]:
-                notes[-1].lines += orphans  # a note continued from the previous page
+            if orphans and notes:  # the end of a note begun at the bottom of the page before
+                notes[-1].lines += orphans
+                self.report.doubt(orphans[0].no, f"text above the first note of a page taken as the end of "
+                                                 f"the note at line {notes[-1].line_no}, continued from the page before")
             elif orphans:
                 self.unplaced.append((f"text among the notes at line {orphans[0].no}",
                                       self.join_lines(orphans)))
@@ -292,52 +334,36 @@ class Conversion:
         self.report.counts["notes_found"] = len(notes)
         return bodies, notes
 
-    def split_after_inner_notes(self, pages):
-        """A page break the extraction marked with one blank line only: notes, then a
-        block of body text that goes on mid-sentence (lower case). Split the page there."""
-        out = []
-        expected = 1
-        for page in pages:
-            cur: list[list[Line]] = []
-            in_notes = False
-            for j, block in enumerate(page):
-                body_like = len(block) >= 2 or len(block[0].text) >= 0.6 * self.width
-                if in_notes and block[0].text[:1].islower() and body_like:
-                    out.append(cur)
-                    cur = []
-                cur.append(block)
-                m = pn.NOTE_START.match(block[0].text)
-                if j > 0 and m and pn.block_note_score(block, self.width, expected) >= 2.0 \
-                        and not m.group("m").strip("()").isalpha():
-                    in_notes = True
-                    expected += 1
-                elif body_like:
-                    in_notes = False
-            out.append(cur)
-        return [p for p in out if p]
-
-    def place_notes(self, bodies, notes: list[Note], paras: list[Para]) -> None:
+    def place_notes(self, notes: list[Note], paras: list[Para]) -> None:
+        """Anchor each page's notes in that page's text; notes on a page with no text of its
+        own (endnotes, or a page of notes only) go to markers left over on earlier pages."""
         by_page: dict[int, list[Note]] = {}
         for n in notes:
             by_page.setdefault(n.page, []).append(n)
-        page_paras: dict[int, list[Para]] = {}
+        page_cands: dict[int, list[Cand]] = {}
         for p in paras:
-            page_paras.setdefault(p.page, []).append(p)
-        for page in sorted(set(by_page) | set(page_paras)):
-            page_notes = by_page.get(page, [])
-            cands = [c for p in page_paras.get(page, []) if p.kind != "heading" for c in pn.scan_block(p.lines)]
-            if page_notes and not cands:  # a page of notes only: their text is on an earlier page
+            if p.kind != "heading":
+                page_cands.setdefault(p.page, []).extend(pn.scan_block(p.lines))
+        used: set[int] = set()
+        for page in sorted(by_page):
+            page_notes = by_page[page]
+            cands = page_cands.get(page, [])
+            if not cands:
+                cands = [c for q in sorted(page_cands) if q < page for c in page_cands[q]
+                         if c.kind == "marker" and c.strength >= 2.0 and id(c) not in used]
+            if not cands:
                 before = [p for p in paras if p.page < page and p.kind != "heading"]
                 if before:
                     last = before[-1].lines[-1]
                     cands = [Cand(last, len(last.text), len(last.text), "end", para_end=True)]
             pn.match_page(page_notes, cands)
-            used = {id(n.anchor) for n in page_notes}
-            for c in cands:
+            used |= {id(n.anchor) for n in page_notes if n.anchor is not None}
+            self.report.counts["notes_anchored"] += sum(n.anchor is not None for n in page_notes)
+        for page in sorted(page_cands):
+            for c in page_cands[page]:
                 if c.kind == "marker" and c.strength >= 3.0 and id(c) not in used:
                     self.report.doubt(c.line.no, f"{c.text!r} after '{_context(c)}' looks like a note marker, "
-                                                 "but no note of this page is left for it: kept as text")
-            self.report.counts["notes_anchored"] += sum(n.anchor is not None for n in page_notes)
+                                                 "but no note is left for it: kept as text")
 
     def apply_anchors(self, notes: list[Note]) -> None:
         for n in notes:
@@ -370,7 +396,7 @@ class Conversion:
                 self.report.doubt(c.line.no, f"note [^{n.label}] (marker {n.raw!r} at line {n.line_no}) "
                                              f"anchored by guess after {where}, keeping {c.text!r} as text"
                                              f"{series}")
-            elif not exact or n.raw.strip("()") != n.label:
+            elif not exact or n.raw.translate(pn.SUP_DIGITS).strip("()[].") != n.label:
                 self.report.doubt(c.line.no, f"garbled marker {c.text!r} in the text and {n.raw!r} before "
                                              f"the note (line {n.line_no}) read as note [^{n.label}]{series}")
 
@@ -390,7 +416,7 @@ class Conversion:
         styles: list[str] = []
         for i, blocks in enumerate(bodies):
             for j, block in enumerate(blocks):
-                h = self.heading_of(block, j, blocks)
+                h = self.heading_of(block, j, blocks, notes_after=self.notes_follow[i])
                 if h:
                     style, text = h
                     if style not in styles:
@@ -404,7 +430,7 @@ class Conversion:
         self.levels["none"] = 2
         return paras
 
-    def heading_of(self, block: list[Line], j: int, blocks: list[list[Line]]):
+    def heading_of(self, block: list[Line], j: int, blocks: list[list[Line]], notes_after: bool = False):
         if len(block) != 1:
             return None
         t = block[0].text
@@ -419,11 +445,12 @@ class Conversion:
             return None
         if not (t[:1].isupper() or t[:1].isdigit()) or not re.search(r"[^\W\d_]{2}", t) or len(t.split()) > 10:
             return None
-        if _FOLIO.match(t) or j + 1 >= len(blocks) or pn.NOTE_START.match(t) and not _NUMBERING.match(t):
+        last = j + 1 >= len(blocks)
+        if _FOLIO.match(t) or (last and not notes_after) or pn.NOTE_START.match(t) and not _NUMBERING.match(t):
             return None
         if j > 0 and not re.search(r"[.!?:”’\"')\]]$", blocks[j - 1][-1].text):
             return None
-        if len(blocks[j + 1]) < 2 and len(blocks[j + 1][0].text) < 0.75 * self.width:
+        if not last and len(blocks[j + 1]) < 2 and len(blocks[j + 1][0].text) < 0.75 * self.width:
             return None
         return _numbering(t), t
 
@@ -444,7 +471,7 @@ class Conversion:
         for prev, p in zip(paras, paras[1:]):
             if p.kind != "para":
                 continue
-            indented = self.base_indent < 2 and all(l.indent >= 2 for l in p.lines)
+            indented = self.base_indent < 2 and len(p.lines) >= 2 and all(l.indent >= 2 for l in p.lines)
             if indented or (prev.kind in ("para", "quote") and _ends_with_colon(prev) and _quotation(p, self.width)):
                 p.kind = "quote"
                 self.report.counts["block_quotes"] += 1
@@ -490,7 +517,7 @@ class Conversion:
         return text
 
     def join_two(self, a: str, b: str, line_no: int) -> str:
-        if a.endswith("\u00ad"):
+        if a.endswith(("\u00ad", "¬")):  # soft hyphen, or the OCR sign for one
             self.report.counts["hyphens_removed"] += 1
             return a[:-1] + b
         if re.search(r"\d-$", a) and b[:1].isdigit():
@@ -540,8 +567,16 @@ def split_pages(text: str) -> list[list[list[Line]]]:
 
     for i, l in enumerate(raw):
         if "\f" in l:
-            feed = True
-            l = l.replace("\f", "")
+            *ends, l = l.split("\f")
+            for before in ends:  # text before a form feed ends the page it is on
+                if before.strip():
+                    if blanks == 1:
+                        flush_block()
+                    if feed:
+                        flush_page()
+                    block.append(Line(i + 1, before.strip(), len(before) - len(before.lstrip())))
+                    blanks = 0
+                feed = True
         if not l.strip():
             blanks += 1
             continue
@@ -555,6 +590,37 @@ def split_pages(text: str) -> list[list[list[Line]]]:
         block.append(Line(i + 1, stripped, indent))
     flush_page()
     return pages
+
+
+def _split_block(block: list[Line], width: float, short_lines: bool) -> list[list[Line]]:
+    if len(block) < 2:
+        return [block]
+    base = min(l.indent for l in block)
+    deep = [l.indent >= base + 2 for l in block]
+    cuts = set()
+    if sum(deep) <= len(block) / 2:  # otherwise a hanging indent, or a block indented as a whole
+        for i in range(1, len(block)):
+            before = len(block[i - 1].text)
+            if deep[i] and (not deep[i - 1] or before < 0.9 * width):
+                cuts.add(i)  # a paragraph's first line, or a quotation, starts here
+            elif deep[i - 1] and not deep[i] and before < 0.75 * width:
+                cuts.add(i)  # an indented paragraph or quotation ended on the line before
+    if short_lines:
+        for i in range(len(block) - 1):
+            t, nxt = block[i].text, block[i + 1].text
+            if len(t) < 0.75 * width and re.search(r"[.!?:][”’\"')]*$", t) \
+                    and (nxt[:1].isupper() or nxt[:1] in "“‘\""):
+                cuts.add(i + 1)
+    return _cut(block, cuts) if cuts else [block]
+
+
+def _cut(block: list[Line], cuts: set[int]) -> list[list[Line]]:
+    out, start = [], 0
+    for c in sorted(cuts):
+        out.append(block[start:c])
+        start = c
+    out.append(block[start:])
+    return [b for b in out if b]
 
 
 def _head_key(text: str) -> str:
@@ -602,7 +668,7 @@ def _quotation(p: Para, width: float) -> bool:
     bare = _strip_refs(last)
     if first[:1] in "“\"‘" and re.search(r"[”\"’][.,;:!?]?$", bare):
         return True
-    if last.rstrip().endswith((PH_CLOSE, PH_GUESS)) or (bare.endswith(("”", '"')) and "“" not in p.text):
+    if last.rstrip().endswith((PH_CLOSE, PH_GUESS)) or (bare.endswith(("”", '"')) and "“" not in " ".join(l.text for l in p.lines)):
         return first[:1] not in "“\"" and len(p.lines) >= 2
     body = [len(l.text) for l in p.lines[:-1]]
     return len(body) >= 2 and max(body) < 0.9 * width

@@ -1,22 +1,36 @@
 """The Anarchist Library's plain-text editions: one paragraph a line.
 
-What such a file looks like:
+What such a file looks like, and what `convert` does about it:
 
-* a title block: "The Anarchist Library Anti-Copyright", the colophon line
-  (author, title, subtitle and date run together), "Retrieved on … from …",
-  "theanarchistlibrary.org", then title, subtitle, author and date on lines of
-  their own (the block may also stand at the end, as the colophon of the PDF);
-* one paragraph a line, clean words, `*italics*`;
+* a title block — "The Anarchist Library Anti-Copyright", the colophon line
+  (author, title, subtitle and date run together, or on lines of their own),
+  "Retrieved on … from …", "theanarchistlibrary.org", then the title page's title,
+  subtitle, author and date on lines of their own; at the top, or at the end as
+  the colophon of the library's PDFs → metadata `title`, `subtitle`, `author`,
+  `date`, `retrieved-from`, `rights` ("Anti-Copyright"), `source-edition`;
+* one paragraph a line, clean words, `*italics*`; a short line with no sentence
+  punctuation → a `##` heading (the first, when there is no title block, → title);
 * notes as Unicode superscripts (`…delegates.²` in the text, `² Oscar Anweiler…`
-  as a line of its own) or in LaTeX-like forms (`$^{2}$`, `$^{^{2}}$`,
-  `$^{^{\\rm 5}}$`, `$^4$`), with `$\\it Liberation$` for italics;
-* pages of the printed edition that were cut mid-sentence, and sometimes put
-  back in the wrong order.
+  on a line of its own), in LaTeX-like forms (`$^{2}$`, `$^{^{2}}$`, `$^{^{\\rm 5}}$`,
+  `$^4$`, and a mangled `$^{^{\\}rm 5}$`) or in brackets (`[2]`) → Pandoc footnotes
+  `[^n]`, definitions collected at the end of the body; `$\\it Liberation$` →
+  `*Liberation*`; a "Notes" heading over nothing but definitions goes with them;
+* a note whose marker the source lost → a reference at the likeliest sentence end
+  (before its definition on the page; after the previous note's sentence for
+  endnotes), followed by the comment `GUESSED` and reported as a doubt; a note
+  with no text at all to anchor in → kept under `<!-- anthology: unplaced note … -->`;
+* pages of the printed edition cut mid-sentence → a paragraph ending without
+  sentence punctuation is re-joined to the next one when that starts in lower
+  case (across the page's note definitions), unless the join would leave a
+  quotation open or the next paragraph's first word completes a word broken at
+  the end of another fragment (`Rus-` … `sian`); fragments out of order (an
+  unfinished paragraph with no continuation after it, a paragraph starting
+  mid-sentence, a sentence that restarts mid-line) are reported with their lines,
+  never moved: putting them back in order is what the witness merge
+  (`witnesses.py`) is for. When the source shows such damage, each join it made
+  is reported too, for the editor to check.
 
-The importer turns the title block into metadata, the notes into Pandoc
-footnotes, re-joins a paragraph cut mid-sentence when its continuation follows
-it, and reports (never guesses at) fragments that are out of order: putting
-them back in order is what the witness merge (`witnesses.py`) is for.
+The rules use typography and wordfreq only, never the words of a particular text.
 """
 from __future__ import annotations
 
@@ -32,12 +46,14 @@ _MATH = re.compile(r"\$([^$\n]{1,80}?)\$")
 _SUP_REF = re.compile(rf"[ \t]?({_SUP})")
 _SUP_DEF = re.compile(rf"\s*({_SUP})\s*(\S.*)$")
 _MATH_DEF = re.compile(r"\s*\$([^$\n]{1,80}?)\$\s*(\S.*)$")
+_BRACKET_DEF = re.compile(r"\s*\[(\d{1,3})\]\s*(\S.*)$")
+_BRACKET_REF = re.compile(r"[ \t]?\[(\d{1,3})\](?![(:\[])")
 
 # Lines of the library's title block.
 _LIBRARY = re.compile(r"^\s*The Anarchist Library\b\s*(.*)$", re.I)
 _ANTI_COPYRIGHT = re.compile(r"\bAnti-?Copyright\b", re.I)
 _SITE = re.compile(r"^\s*(?:https?://)?(?:www\.)?theanarchistlibrary\.org/?\s*$", re.I)
-_RETRIEVED = re.compile(r"^\s*Retrieved\b", re.I)
+_RETRIEVED = re.compile(r"^\s*Retrieved (?:on|from)\b", re.I)
 _DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 
 # Where a sentence (or a clause introducing a quotation) ends.
@@ -104,6 +120,9 @@ def note_definition(line: str) -> tuple[str, str] | None:
         label = math_note_label(m.group(1))
         if label:
             return label, m.group(2).strip()
+    m = _BRACKET_DEF.match(line)
+    if m:
+        return m.group(1), m.group(2).strip()
     return None
 
 
@@ -155,24 +174,28 @@ class PlainImporter(Importer):
         if any(_SITE.match(l) or _LIBRARY.match(l) for l in ends):
             return 0.95, "The Anarchist Library's title block"
         total = sum(len(l) for l in lines)
-        long_share = sum(len(l) for l in lines if len(l.strip()) > 150) / total
+        long_share = sum(len(l) for l in lines if len(l.strip()) > 100) / total
         raw = text.splitlines()
         runs = sum(1 for a, b in zip(raw, raw[1:]) if a.strip() and b.strip())
         wrapped_share = runs / len(lines)
         notes = sum(1 for l in lines if note_definition(l)) + len(re.findall(_SUP, text))
-        if long_share > 0.6 and wrapped_share < 0.2:
+        median = sorted(len(l.strip()) for l in lines)[len(lines) // 2]
+        if wrapped_share < 0.15 and (long_share > 0.5 or median > 60):
             if notes:
                 return 0.85, "one paragraph a line, with superscript or $^{n}$ notes"
             return 0.6, "one paragraph a line"
-        if wrapped_share > 0.5:
-            return 0.1, "hard-wrapped lines (one paragraph spans several lines)"
-        return 0.2, "short lines, not clearly one paragraph a line"
+        if wrapped_share > 0.3:
+            return 0.08, "hard-wrapped lines (one paragraph spans several lines)"
+        return 0.1, "short lines, not clearly one paragraph a line"
 
     def convert(self, text: str, source_name: str) -> ImportedText:
         report = ImportReport(source=source_name, format=self.name)
+        for key in ("notes_found", "notes_anchored", "notes_guessed", "paragraphs_joined",
+                    "fragments_out_of_order"):
+            report.counts[key] = 0
         lines = text.splitlines()
         metadata, used = _title_block(lines, report)
-        body, guessed = _body(lines, used, report)
+        body, guessed = _body(lines, used, report, metadata)
         result = ImportedText(metadata, body, report)
         # For the witness merge: the notes whose reference this importer placed by guess.
         result.guessed_notes = guessed
@@ -186,94 +209,142 @@ def _is_date(line: str) -> bool:
     return bool(_DATE.search(line)) and len(words) <= 5 and not line.rstrip().endswith((".", ","))
 
 
+def _marker_line(line: str) -> bool:
+    l = line.strip()
+    return bool(_LIBRARY.match(l) or _SITE.match(l) or _RETRIEVED.match(l) or _ANTI_COPYRIGHT.fullmatch(l))
+
+
+def _block_like(line: str) -> bool:
+    """A line that may belong to a title block: short, no finished sentence, not a note."""
+    l = line.strip()
+    if _marker_line(l):
+        return True
+    return len(l) <= 200 and len(l.split()) <= 30 and not note_definition(l) and not starts_mid_sentence(l) \
+        and (not l.endswith((".", ",", ";", ":")) or _is_date(l))
+
+
 def _title_block(lines: list[str], report: ImportReport) -> tuple[dict, set[int]]:
-    """Metadata from the library's title block; the indexes of the lines it used."""
-    nonempty = [i for i, l in enumerate(lines) if l.strip()]
+    """Metadata from the library's title block(s); the indexes of the lines used.
+
+    The block stands at the top (as in the library's plain editions) or at the end
+    (the colophon of its PDFs): "The Anarchist Library", "Anti-Copyright", the
+    author, title, subtitle and date (on lines of their own, or run together on one
+    line), "Retrieved on …", "theanarchistlibrary.org", and often the title page's
+    title, subtitle, author and date again.
+    """
+    ne = [i for i, l in enumerate(lines) if l.strip()]
+    n = len(ne)
     meta: dict = {}
     used: set[int] = set()
-    markers = [i for i in nonempty[:30] + nonempty[-15:]
-               if _SITE.match(lines[i]) or _LIBRARY.match(lines[i]) or _RETRIEVED.match(lines[i])]
-    if not markers or not any(_SITE.match(lines[i]) or _LIBRARY.match(lines[i]) for i in markers):
-        return meta, used
-    at_end = markers[0] > nonempty[min(29, len(nonempty) - 1)] if len(nonempty) > 45 else False
-    # The block: the markers, and the short lines around them that are not body paragraphs.
-    pos = {i: k for k, i in enumerate(nonempty)}
-    first, last = pos[min(markers)], pos[max(markers)]
-
-    def short(i: int) -> bool:
-        l = lines[i].strip()
-        return len(l) <= 160 and not note_definition(l) and len(_SENTENCE_END.findall(l)) <= 1 \
-            and not starts_mid_sentence(l)
-
-    while first > 0 and short(nonempty[first - 1]) and (at_end or first - 1 < 12):
-        first -= 1
-    limit = 6
-    while last + 1 < len(nonempty) and limit and short(nonempty[last + 1]) \
-            and (not lines[nonempty[last + 1]].strip().endswith(".") or _is_date(lines[nonempty[last + 1]])):
-        last += 1
-        limit -= 1
-    block = nonempty[first:last + 1]
-    candidates = []
-    for i in block:
-        line = lines[i].strip()
-        used.add(i)
-        lib = _LIBRARY.match(line)
-        if lib:
-            meta["source-edition"] = "The Anarchist Library"
-            if _ANTI_COPYRIGHT.search(line):
+    near = set(range(min(n, 30))) | set(range(max(0, n - 20), n))
+    marks = sorted(k for k in near if _marker_line(lines[ne[k]]))
+    clusters = [[k for k in marks if k < n / 2], [k for k in marks if k >= n / 2]]
+    colophon: list[str] = []
+    title_page: list[str] = []
+    for cluster, at_top in zip(clusters, (True, False)):
+        if not any(_LIBRARY.match(lines[ne[k]]) or _SITE.match(lines[ne[k]]) for k in cluster):
+            continue
+        k0, k1 = cluster[0], cluster[-1]
+        back = 0
+        while k0 > 0 and back < 8 and _block_like(lines[ne[k0 - 1]]):
+            k0, back = k0 - 1, back + 1
+        if at_top and k0 > 0:
+            k0 = cluster[0]  # text above the block is not part of it
+        fwd = 0
+        while k1 + 1 < n and (fwd < 6 or not at_top) and _block_like(lines[ne[k1 + 1]]):
+            k1, fwd = k1 + 1, fwd + 1
+        if not at_top and k1 + 1 < n:
+            k1 = cluster[-1]
+        seen_library = seen_site = False
+        for k in range(k0, k1 + 1):
+            line = lines[ne[k]].strip()
+            used.add(ne[k])
+            report.counts["title_block_lines"] += 1
+            lib = _LIBRARY.match(line)
+            if lib:
+                meta["source-edition"] = "The Anarchist Library"
+                seen_library = True
+                if _ANTI_COPYRIGHT.search(line):
+                    meta["rights"] = "Anti-Copyright"
+                rest = _ANTI_COPYRIGHT.sub("", lib.group(1)).strip(" ,.-—")
+                if rest:
+                    colophon.append(rest)
+            elif _ANTI_COPYRIGHT.fullmatch(line):
                 meta["rights"] = "Anti-Copyright"
-            rest = _ANTI_COPYRIGHT.sub("", lib.group(1)).strip(" ,.-—")
-            if rest:
-                candidates.append(rest)
-        elif _ANTI_COPYRIGHT.fullmatch(line):
-            meta["rights"] = "Anti-Copyright"
-        elif _SITE.match(line):
-            meta["source-edition"] = "The Anarchist Library"
-        elif _RETRIEVED.match(line):
-            meta["retrieved-from"] = line
+            elif _SITE.match(line):
+                meta["source-edition"] = "The Anarchist Library"
+                seen_site = True
+            elif _RETRIEVED.match(line):
+                meta["retrieved-from"] = line
+            elif seen_library and not seen_site:
+                colophon.append(line)
+            else:
+                title_page.append(line)
+    if not used:
+        return meta, used
+    _assign_titles(colophon, title_page, meta, report)
+    # The title page may also open the text, above a colophon printed at the end.
+    values = {_canon(v) for k, v in meta.items() if k in ("title", "subtitle", "author", "date")}
+    for i in ne[:6]:
+        if i in used:
+            continue
+        if _canon(lines[i]) in values:
+            used.add(i)
+            report.counts["title_block_lines"] += 1
         else:
-            candidates.append(line)
-    _assign_titles(candidates, meta, report)
-    report.counts["title_block_lines"] += len(block)
+            break
     return meta, used
 
 
-def _assign_titles(candidates: list[str], meta: dict, report: ImportReport) -> None:
-    """Title, subtitle, author and date from the block's remaining lines.
+def _canon(s: str) -> str:
+    return re.sub(r"\s+", " ", s.replace("’", "'").replace("“", '"').replace("”", '"')).strip().lower()
 
-    The colophon line runs author, title, subtitle and date together; when it is
-    there it says which separate line is which. Otherwise the lines follow the
-    title page's order: title, subtitle, author, date.
+
+def _assign_titles(colophon: list[str], title_page: list[str], meta: dict, report: ImportReport) -> None:
+    """Title, subtitle, author and date from the block's other lines.
+
+    The colophon gives author, title, subtitle and date in that order, on lines of
+    their own or run together on one line (which then says which title-page line is
+    which); the title page gives title, subtitle, author, date.
     """
+    candidates = colophon + title_page
     combined = None
     for c in candidates:
-        inside = [o for o in candidates if o is not c and o in c]
-        if len(inside) >= 2:
+        if len([o for o in candidates if o is not c and len(o) > 1 and o in c]) >= 2:
             combined = c
             break
-    parts = [c for c in candidates if c is not combined]
-    dates = [c for c in parts if _is_date(c)]
+    dates = [c for c in candidates if c is not combined and _is_date(c)]
     if dates:
         meta["date"] = dates[-1]
-        parts = [c for c in parts if c is not dates[-1]]
+    order: list[str] = []
     if combined:
+        parts = list(dict.fromkeys(c for c in candidates if c is not combined and not _is_date(c)))
         placed = sorted((combined.find(p), p) for p in parts if p in combined)
-        rest = [p for p in parts if p not in combined]
         if placed and placed[0][0] == 0 and len(placed) >= 2:
             meta["author"] = placed[0][1]
             placed = placed[1:]
-        order = [p for _, p in placed] + rest
+        order = [p for _, p in placed]
+        rest = [p for p in parts if p not in combined]
     else:
-        order = parts
-        if len(order) >= 2:
-            meta["author"] = order.pop()
+        col = [c for c in colophon if not _is_date(c)]
+        page = [c for c in title_page if not _is_date(c)]
+        if len(col) >= 2:
+            meta["author"] = col[0]
+            order = col[1:]
+            rest = [p for p in page if _canon(p) not in {_canon(c) for c in col}]
+        else:
+            page = list(dict.fromkeys(col + page))
+            if len(page) >= 2:
+                meta["author"] = page.pop()
+            order, rest = page, []
     if order:
         meta["title"] = order[0]
     if len(order) >= 2:
         meta["subtitle"] = order[1]
-    if len(order) > 2:
-        meta["source-note"] = order[2:]
-        report.doubt(None, f"title block lines not understood, kept as source-note: {order[2:]}")
+    extra = order[2:] + rest
+    if extra:
+        meta["source-note"] = "; ".join(extra)
+        report.doubt(None, f"title block lines not understood, kept as source-note: {extra}")
     for key in ("title", "author"):
         if key not in meta:
             report.doubt(None, f"the title block gives no {key}")
@@ -282,13 +353,34 @@ def _assign_titles(candidates: list[str], meta: dict, report: ImportReport) -> N
 # --- the body --------------------------------------------------------------------------------
 
 class _Para:
-    __slots__ = ("text", "line", "last_line")
+    __slots__ = ("text", "line", "last_line", "heading")
 
     def __init__(self, text: str, line: int):
-        self.text, self.line, self.last_line = text, line, line
+        self.text, self.line, self.last_line, self.heading = text, line, line, False
 
 
-def _body(lines: list[str], used: set[int], report: ImportReport) -> tuple[str, set[str]]:
+def _heading_like(text: str) -> bool:
+    """A short line of its own with no sentence punctuation: a title or section heading."""
+    t = text.strip()
+    return bool(t) and len(t) <= 80 and len(t.split()) <= 12 and (t[0].isupper() or t[0].isdigit()) \
+        and t[-1] not in ".,;:-!?…\"'”’" and not _FOOTREF.search(t)
+
+
+def _mark_headings(paras: list[_Para], metadata: dict, report: ImportReport) -> list[_Para]:
+    for k, p in enumerate(paras):
+        nxt = paras[k + 1] if k + 1 < len(paras) else None
+        if _heading_like(p.text) and (nxt is None or not starts_mid_sentence(nxt.text)):
+            p.heading = True
+    if paras and paras[0].heading and "title" not in metadata:
+        metadata["title"] = paras[0].text.strip()
+        report.doubt(paras[0].line, f"no title block: the first line ('{paras[0].text.strip()}') is taken "
+                                    "as the title")
+        paras = paras[1:]
+    report.counts["headings"] = sum(p.heading for p in paras)
+    return paras
+
+
+def _body(lines: list[str], used: set[int], report: ImportReport, metadata: dict) -> tuple[str, set[str]]:
     # 1. Paragraphs and note definitions, in the order of the file.
     items: list[tuple[str, object]] = []  # ("para", _Para) or ("note", (label, text, line))
     current: _Para | None = None
@@ -329,7 +421,21 @@ def _body(lines: list[str], used: set[int], report: ImportReport) -> tuple[str, 
 
     # 3. References in the text.
     referenced: set[str] = set()
-    paras = [item for kind, item in items if kind == "para"]
+    paras = _mark_headings([item for kind, item in items if kind == "para"], metadata, report)
+    items = [(kind, item) for kind, item in items if kind == "note" or item in paras]
+    # A "Notes" heading over nothing but note definitions goes with them.
+    for k, (kind, item) in enumerate(items):
+        if kind == "para" and item.heading:
+            following = []
+            for knd, it in items[k + 1:]:
+                if knd == "para" and it.heading:
+                    break
+                following.append(knd)
+            if following and set(following) == {"note"}:
+                paras.remove(item)
+                report.counts["notes_headings_removed"] += 1
+                report.counts["headings"] -= 1
+    items = [(kind, item) for kind, item in items if kind == "note" or item in paras]
     for p in paras:
         p.text = _inline(p.text, set(defs), p.line, report, referenced=referenced)
     report.counts["notes_anchored"] = len(referenced & set(defs))
@@ -342,11 +448,14 @@ def _body(lines: list[str], used: set[int], report: ImportReport) -> tuple[str, 
         label = renamed.get(k, item[0])
         if label in referenced:
             continue
-        before = [it for knd, it in items[:k] if knd == "para"]
-        if _place_guess(before, label):
+        before = [it for knd, it in items[:k] if knd == "para" and not it.heading]
+        if not any(knd == "para" for knd, _ in items[k + 1:]):
+            # Endnotes: the definition's place says nothing; the note's number does.
+            before = _after_previous_note(before, label, referenced)
+        para = _place_guess(before, label)
+        if para is not None:
             guessed.add(label)
             referenced.add(label)
-            para = next(p for p in reversed(before) if f"[^{label}]" in p.text)
             report.doubt(item[2], f"note [^{label}] has no marker in the text; its reference was placed by "
                                   f"guess at the end of a sentence near line {para.line} — check it")
     report.counts["notes_guessed"] = len(guessed)
@@ -355,19 +464,28 @@ def _body(lines: list[str], used: set[int], report: ImportReport) -> tuple[str, 
     paras = _join_fragments(paras, report)
     _spliced_sentences(paras, report)
 
-    out = [p.text for p in paras]
+    out = [("## " + p.text) if p.heading else _escape_block_start(p.text) for p in paras]
     unplaced = [l for l in def_order if l not in referenced]
     placed_defs = [l for l in def_order if l in referenced]
     placed_defs.sort(key=_label_key)
     out += [f"[^{l}]: {defs[l][0]}" for l in placed_defs]
-    if unplaced:
-        out.append("<!-- anthology: unplaced notes: no text to anchor them in -->")
-        out += [f"{defs[l][0]}" for l in unplaced]
-        for l in unplaced:
-            report.doubt(defs[l][1], f"note {l} could not be anchored; its text is kept under an "
-                                     "'unplaced' comment")
+    for l in unplaced:  # kept, visibly, under the comment the witness merge also understands
+        out.append(f"<!-- anthology: unplaced note '{l}' at line {defs[l][1]}, which has no place in the text -->")
+        out.append(defs[l][0])
+        report.counts["notes_unplaced"] += 1
+        report.doubt(defs[l][1], f"note {l} could not be anchored: its text is kept under an 'unplaced' comment")
     report.counts["paragraphs"] = len(paras)
     return "\n\n".join(out) + "\n", guessed
+
+
+def _escape_block_start(text: str) -> str:
+    """Keep a paragraph a paragraph: `1917. The year…` is no list, `# 5` no heading."""
+    m = re.match(r"(\d+)([.)])(\s)", text)
+    if m:
+        return f"{m.group(1)}\\{m.group(2)}{text[m.end(2):]}"
+    if re.match(r"[#>+-]\s|#|>|\*\s", text):
+        return "\\" + text
+    return text
 
 
 def _label_key(label: str):
@@ -406,25 +524,70 @@ def _inline(text: str, labels: set[str], line: int, report: ImportReport, *, def
         report.doubt(line, f"superscript {m.group(1)} names no defined note; left as it is")
         return m.group(0)
 
+    def bracket(m: re.Match) -> str:
+        if m.group(1) in labels:
+            referenced.add(m.group(1))
+            report.counts["bracket_markers"] += 1
+            return f"[^{m.group(1)}]"
+        return m.group(0)
+
     text = _MATH.sub(math, text)
     if not definition:
         text = _SUP_REF.sub(sup, text)
+        text = _BRACKET_REF.sub(bracket, text)
         # A marker written with a space before it belongs to the word before.
         text = re.sub(r"(?<=\S) (\[\^[^\]\s]+\])", r"\1", text)
     return text
 
 
-def _place_guess(before: list[_Para], label: str) -> bool:
-    """Put `[^label]` at the last sentence end before the note's definition."""
+def _after_previous_note(paras: list[_Para], label: str, referenced: set[str]) -> list[_Para]:
+    """The paragraphs up to the first sentence end after the reference of note n-1 (or n-2…)."""
+    if not label.isdigit():
+        return paras
+    for lower in range(int(label) - 1, 0, -1):
+        if str(lower) not in referenced:
+            continue
+        for k, p in enumerate(paras):
+            at = p.text.find(f"[^{lower}]")
+            if at < 0:
+                continue
+            end = _SENTENCE_END.search(p.text, at + len(f"[^{lower}]"))
+            if end:  # a trimmed copy of the paragraph, so the guess lands right after that sentence
+                return paras[:k] + [_Cut(p, end.end())]
+            return paras[:k + 2]
+    return paras[:1]
+
+
+class _Cut:
+    """A view of a paragraph's first `n` characters for `_place_guess` (writes through)."""
+
+    heading = False
+
+    def __init__(self, para: _Para, n: int):
+        self.para, self.n, self.line = para, n, para.line
+
+    @property
+    def text(self) -> str:
+        return self.para.text[:self.n]
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self.para.text = value + self.para.text[self.n:]
+
+
+def _place_guess(before: list, label: str):
+    """Put `[^label]` at the last sentence end before the note's definition; the paragraph, or None."""
     for p in reversed(before):
+        if p.heading:
+            continue
         ends = list(_SENTENCE_END.finditer(p.text))
         if ends:
             at = ends[-1].end()
             while p.text[at:].startswith("[^"):  # after any reference already there
                 at = p.text.index("]", at) + 1
             p.text = p.text[:at] + f"[^{label}]{GUESSED}" + p.text[at:]
-            return True
-    return False
+            return p
+    return None
 
 
 def _join_fragments(paras: list[_Para], report: ImportReport) -> list[_Para]:
@@ -440,10 +603,13 @@ def _join_fragments(paras: list[_Para], report: ImportReport) -> list[_Para]:
               if _core(p.text).endswith("-") and _core(p.text).split()}
     decided: list[tuple[str, _Para, _Para | None, str, str, str]] = []
     out: list[_Para] = []
+    def closed(p: _Para) -> bool:
+        return p.heading or ends_sentence(p.text)
+
     for p in paras:
         prev = out[-1] if out else None
         tail = _tail(prev.text) if prev else ""
-        if prev is not None and not ends_sentence(prev.text) and starts_mid_sentence(p.text):
+        if prev is not None and not closed(prev) and not p.heading and starts_mid_sentence(p.text):
             why = _join_refusal(prev.text, p.text, broken)
             if why is None:
                 decided.append(("joined", prev, p, "", tail, _head(p.text)))
@@ -452,12 +618,12 @@ def _join_fragments(paras: list[_Para], report: ImportReport) -> list[_Para]:
                 report.counts["paragraphs_joined"] += 1
                 continue
             decided.append(("refused", prev, p, why, tail, _head(p.text)))
-        elif prev is not None and not ends_sentence(prev.text):
+        elif prev is not None and not closed(prev):
             decided.append(("open", prev, p, "", tail, _head(p.text)))
         elif starts_mid_sentence(p.text):
             decided.append(("orphan", prev, p, "", tail, _head(p.text)))
         out.append(p)
-    if out and not ends_sentence(out[-1].text):
+    if out and not closed(out[-1]):
         decided.append(("open", out[-1], None, "", _tail(out[-1].text), ""))
 
     damaged = any(d[0] != "joined" for d in decided)
@@ -526,6 +692,8 @@ def _spliced_sentences(paras: list[_Para], report: ImportReport) -> None:
     from another fragment glued into this one.
     """
     for p in paras:
+        if p.heading:
+            continue
         for m in re.finditer(r"\b([A-Za-z]+) ([A-Z][a-z]+) ([a-z]+)\b", p.text):
             word = m.group(2)
             if _known(word) < 6.0 or _known(m.group(1)) < 3.0:

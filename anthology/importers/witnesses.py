@@ -10,35 +10,44 @@
    badly scrambled extraction); different works share almost none (< 0.05). Below
    `SAME_WORK` the merge is refused with I002, naming both files and the figure.
 2. **Which witness is in reading order?** Word 4-grams that occur exactly once in
-   each of two witnesses anchor them to each other. For every pair, the longest
-   increasing subsequence of the anchors' positions says which share of the text
-   the two read in the same order, and the anchors chain into blocks read
-   contiguously by both. A witness whose pages are in order agrees best with all
-   the others (two scrambled witnesses agree least with each other); it becomes
-   the base. When the agreements do not separate the witnesses (two witnesses
-   agree with each other exactly as much as they do with themselves), the base is
-   the witness whose seams — the places where the other witness's blocks break —
-   read worst in the *other* witness: a seam that ends a sentence before a
-   lower-case word, or breaks a paragraph mid-sentence, is a page glued in the
-   wrong place. The figures are in the report.
+   each of two witnesses anchor them to each other, and the anchors chain into
+   blocks both read contiguously. A witness in reading order is cut only where the
+   others' pages were moved, while two scrambled witnesses are cut in both their
+   ways: the witness sharing its text with the others in the fewest blocks (on
+   average) is in order. A second, independent test reads the seams — the places
+   where another witness's blocks break — in each witness's own text: a sentence
+   ended before a lower-case word, a paragraph broken mid-sentence, a word left
+   hyphenated, a capitalised common word after an unfinished sentence are pages
+   glued in the wrong place; the witness in order reads on naturally there. The
+   block counts decide when they separate the witnesses clearly, or when both tests
+   agree; otherwise (two witnesses share the same blocks whichever is in order) the
+   seams decide, with a doubt. All figures, and the share of shared 4-grams each
+   pair reads in the same order (longest increasing subsequence), are reported.
 3. **Repairs of the base**, each listed in `report.repairs` with the base's text
    before and after:
    - note markers: notes are matched across witnesses by the text of their
-     definitions (not their labels, which garbled markers make unreliable); a note
-     the base has no reference for, or whose reference its importer had to guess,
-     gets the position the other witnesses anchor it at (the words around the
-     marker aligned into the base). Debris of a garbled marker the base's importer
-     did not recognise (`structure.’`) is removed where the marker goes;
+     definitions (not their labels, which garbled markers make unreliable), and by
+     where they stand when their words are alike (`Ibid., p. 12`). A note
+     the base has no reference for, or whose reference its importer had to guess
+     (the `GUESSED` comment, or `guessed_notes`), gets the place the other
+     witnesses anchor it at (the word before their marker, aligned into the base).
+     Debris of a garbled marker the base's importer did not recognise
+     (`class’ is`) is removed there. A note the base lost altogether is taken from
+     the witness that has it; one its importer left in the text flow, or could not
+     place (`<!-- anthology: unplaced note … -->`), becomes a note again;
    - hyphens: where the base joined a word broken at a line end and the other
-     witnesses print it whole on a line, their form is used (`topdown` →
-     `top-down`); a hyphen the base prints inside a line is the author's and stays;
+     witnesses print it inside a line, their form is used (`topdown` → `top-down`);
+     a form the base prints inside a line is the author's and stays;
    - extraction slips: where the other witnesses (two or more) agree against the
      base; or where the base's reading is damaged on its face (`I’'m`, `20"`, `p- 69`,
-     a closing quotation mark with the sentence's full stop lost before a capital)
-     and a witness reads it cleanly; or where the base and the cleanest witness
-     differ only by characters OCR confuses (`War L.` / `War I.`).
+     a sentence ending on a closing quotation mark without its full stop) and a
+     witness reads it cleanly; or where a quotation the base's paragraph leaves open
+     is closed in a witness; or where the base and a witness at least as clean differ
+     only by characters OCR confuses and the witness's reading is a far more common
+     word (`War L.` / `War I.`);
+   - italics a PDF extraction lost, from a witness that kept them (`*Liberation*`).
    Authors' words are never rewritten: a difference that is not extraction damage
-   (other wording, another spelling) is left as the base has it.
+   (other wording, another spelling, another typography) is left as the base has it.
 4. **Metadata**: the keys of every witness, the richest title block first (the
    plain edition's usually: `retrieved-from`, `rights`), conflicts reported as
    doubts; `sources` lists the witnesses and `witness-base` names the base.
@@ -60,13 +69,14 @@ from .words import zipf
 SHINGLE = 5          # words per shingle for the same-work test
 SAME_WORK = 0.30     # shared share of shingles below which two sources are different works
 ANCHOR = 4           # words per anchor n-gram for alignment
-ORDER_MARGIN = 0.02  # agreement difference under which the order test falls back on seams
 NOTE_MATCH = 0.5     # similarity of two note definitions that makes them the same note
 GUESSED = "<!-- anthology: guessed note position -->"
 
+ZW = "\u200b"  # stands for an emphasis mark in a shadow text
 _REF = re.compile(r"\[\^([^\]\s]+)\]")
 _DEF_START = re.compile(r"^\[\^([^\]\s]+)\]:[ \t]?(.*)$")
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
+_UNPLACED_NOTE = re.compile(r"(<!--\s*anthology:\s*unplaced note\b.*?-->)\s*\n\n((?:.+\n?)+?)(?=\n\s*\n|\Z)")
 _GUESS_COMMENT = re.compile(r"\s*<!--\s*anthology:\s*guess[^>]*-->")
 # Characters a garbled note marker leaves behind a word.
 _MARKER_DEBRIS = set("!?*®’'\"°©¢§†‡¹²³⁴⁵⁶⁷⁸⁹⁰")
@@ -101,10 +111,10 @@ class Text:
         return [t.norm for t in self.toks]
 
     def span(self, lo: int, hi: int) -> str:
-        """The shadow text (no note references or comments) of tokens lo..hi-1."""
+        """The text of tokens lo..hi-1 without note references, comments or emphasis."""
         if lo >= hi:
             return ""
-        return self.shadow[self.toks[lo].start:self.toks[hi - 1].end]
+        return self.shadow[self.toks[lo].start:self.toks[hi - 1].end].replace(ZW, "")
 
     def token_before(self, pos: int) -> int:
         return bisect.bisect_left(self.starts, pos) - 1
@@ -116,7 +126,8 @@ def _shadow(text: str) -> str:
     s = _COMMENT.sub(blank, text)
     s = _REF.sub(blank, s)
     s = re.sub(r"(?m)^(?:>\s?|#{1,6}\s)", blank, s)
-    return s.replace("*", " ")
+    # Emphasis marks become invisible but keep a word whole with its punctuation (`*Title*,`).
+    return s.replace("*", ZW)
 
 
 def norm(word: str) -> str:
@@ -136,6 +147,7 @@ class Witness:
     notes: dict[str, Text]
     refs: list[tuple[str, int]]          # (label, index of the token the reference follows)
     guessed: set[str]
+    unplaced: dict[str, str] = field(default_factory=dict)  # note label → the importer's comment
 
     @property
     def short(self) -> str:
@@ -177,6 +189,14 @@ def load(name: str, raw: str) -> Witness:
     imported = REGISTRY[fmt]().convert(raw, name)
     imported.report.detection = reason
     main_text, defs = split_notes(imported.body)
+    # Notes the importer could not place are kept as paragraphs under a comment: as notes
+    # here, so that another witness can anchor them.
+    unplaced = {}
+    for k, m in enumerate(list(_UNPLACED_NOTE.finditer(main_text))):
+        label = f"unplaced-{k + 1}"
+        defs[label] = m.group(2).strip()
+        unplaced[label] = m.group(1)
+    main_text = _UNPLACED_NOTE.sub("", main_text).rstrip()
     main = Text(main_text)
     refs, guessed = [], set(getattr(imported, "guessed_notes", set()) or set())
     for m in _REF.finditer(main_text):
@@ -187,7 +207,7 @@ def load(name: str, raw: str) -> Witness:
         for label in re.findall(r"\[\^([^\]\s]+)\][^.;]*\bguess", d.message):
             guessed.add(label)
     return Witness(name, raw, fmt, reason, imported, main,
-                   {k: Text(v) for k, v in defs.items()}, refs, guessed)
+                   {k: Text(v) for k, v in defs.items()}, refs, guessed, unplaced)
 
 
 # --- same work ----------------------------------------------------------------------------
@@ -365,7 +385,8 @@ def seam_defects(w: Witness, other: Witness) -> tuple[int, int]:
 
 
 def _bad_join(text: str, a: Tok, b: Tok) -> bool:
-    left, right, between = text[a.start:a.end], text[b.start:b.end], text[a.end:b.start]
+    left, right = text[a.start:a.end].replace(ZW, ""), text[b.start:b.end].replace(ZW, "")
+    between = text[a.end:b.start]
     ends = left.rstrip(_CLOSERS)[-1:] in (".", "!", "?", ":")
     first = right.lstrip("\"'“‘(")[:1]
     if ends and first.islower():
@@ -408,15 +429,23 @@ def choose_base(ws: list[Witness], report: ImportReport) -> int:
                         for x in range(n))
     ranked = sorted(range(n), key=lambda x: (blocks[x], rate[x]))
     best, second = ranked[0], ranked[1]
-    if n > 2 and blocks[second] - blocks[best] >= max(2.0, 0.1 * blocks[best]):
+    margin = blocks[second] - blocks[best]
+    by_seams = min(range(n), key=lambda x: (rate[x], blocks[x]))
+    explain = ("a witness in reading order is cut only where the others' pages were moved; two scrambled "
+               "witnesses are cut in both their ways")
+    if n > 2 and margin >= max(2.0, 0.1 * blocks[best]):
         why = (f"its order agrees best with the other witnesses: they share their text with it in "
                f"{blocks[best]:.1f} contiguous blocks on average, against {blocks[second]:.1f} for "
-               f"{ws[second].short} (a witness in reading order is cut only where the others' pages were "
-               "moved; two scrambled witnesses are cut in both their ways)")
-        if rate[best] > min(rate):
+               f"{ws[second].short} ({explain})")
+        if rate[best] > rate[by_seams]:
             report.doubt(None, f"{ws[best].short} has the fewest blocks but not the cleanest seams: check its order")
+    elif n > 2 and margin > 0 and by_seams == best:
+        why = (f"its order agrees best with the other witnesses ({blocks[best]:.1f} contiguous blocks on "
+               f"average against {blocks[second]:.1f} for {ws[second].short}: {explain}), and its text reads "
+               f"on naturally where the others' blocks break ({defects[best][0]} of {defects[best][1]} seams "
+               "look like a page glued in the wrong place)")
     else:
-        best = min(range(n), key=lambda x: (rate[x], blocks[x], x))
+        best = by_seams
         why = ("the block counts do not separate the witnesses, and its text reads on naturally where the "
                f"others' blocks break ({defects[best][0]} of {defects[best][1]} seams look like a page glued "
                "in the wrong place)")
@@ -430,7 +459,7 @@ def choose_base(ws: list[Witness], report: ImportReport) -> int:
 
 def canon(s: str) -> str:
     """Typography-blind form: straight quotes, single spaces."""
-    s = unicodedata.normalize("NFKC", s)
+    s = unicodedata.normalize("NFKC", s).replace(ZW, "")
     s = s.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').replace("`", "'")
     return re.sub(r"\s+", " ", s).strip()
 
@@ -479,7 +508,7 @@ def noise(w: Witness) -> float:
         return 1.0
     bad = 0
     for i, tok in enumerate(t.toks):
-        after = t.shadow[tok.end:t.toks[i + 1].start + 1] if i + 1 < len(t.toks) else ""
+        after = t.shadow[tok.end:t.toks[i + 1].start + 1].replace(ZW, "") if i + 1 < len(t.toks) else ""
         after = after if "\n\n" not in after else ""
         if damaged(t.shadow[tok.start:tok.end], after, words=False):
             bad += 1
@@ -523,6 +552,8 @@ def merge_witnesses(sources: list[tuple[str, str]]) -> ImportedText:
                 report.doubts.append(d)
         for key, n in w.imported.report.counts.items():
             report.counts[f"{w.short}: {key}"] += n
+        if w is not base:  # about a text the merge did not keep; counted, not listed
+            report.counts[f"{w.short}: doubts"] = len(w.imported.report.doubts)
     merger = _Merger(base, others, report)
     body = merger.run()
     metadata = _merge_metadata(base, others, report)
@@ -553,6 +584,8 @@ def _merge_metadata(base: Witness, others: list[Witness], report: ImportReport) 
         for k, v in w.imported.metadata.items():
             if k in ("sources", "import-format"):
                 continue
+            if isinstance(v, str) and w is not base and _curly(base.main.text):
+                v = smart_quotes(v)  # in the typography of the text it heads
             if k not in meta:
                 meta[k], origin[k] = v, w
             elif isinstance(v, str) and isinstance(meta[k], str) and canon(v) != canon(meta[k]):
@@ -570,9 +603,11 @@ class _Merger:
         self.align = {o.name: align(base.main.norms, o.main.norms) for o in others}
         self.noise = {w.name: noise(w) for w in [base] + others}
         self.forms = {w.name: hyphen_forms(w.raw) for w in [base] + others}
-        self.curly = base.main.text.count("”") + base.main.text.count("’") > \
-            base.main.text.count('"') + base.main.text.count("'")
-        self.extra_notes: dict[str, str] = {}
+        self.curly = _curly(base.main.text)
+        self.resolved: set[str] = set()  # notes whose guessed or lost marker the merge settled
+        self.missing: list[tuple[Witness, str]] = []  # notes of other witnesses the base lacks
+        self.added: dict[str, str] = {}  # label → definition of notes taken from another witness
+        self.stray_spans: set[int] = set()  # base tokens of notes left in its text flow
         report.repairs.append("cleanness (share of words damaged on their face): " + ", ".join(
             f"{w.short} {self.noise[w.name]:.2%}" for w in [base] + others))
 
@@ -580,38 +615,43 @@ class _Merger:
 
     def run(self) -> str:
         matches = self._match_notes()
-        self._words(self.base.main, {o.name: (o.main, self.align[o.name]) for o in self.others},
-                    self.edits, where="text")
+        main_readings = {o.name: (o.main, self.align[o.name]) for o in self.others}
+        note_readings = {label: {o.name: (o.notes[ol], align(text.norms, o.notes[ol].norms, k=2))
+                                 for o in self.others if (ol := matches.get(label, {}).get(o.name))}
+                         for label, text in self.base.notes.items()}
+        self._words(self.base.main, main_readings, self.edits, where="text")
         for label, text in self.base.notes.items():
-            readings = {}
-            for o in self.others:
-                ol = matches.get(label, {}).get(o.name)
-                if ol is not None:
-                    readings[o.name] = (o.notes[ol], align(text.norms, o.notes[ol].norms, k=2))
-            self._words(text, readings, self.note_edits[label], where=f"note {label}")
-        self._emphasis(self.base.main, {o.name: (o.main, self.align[o.name]) for o in self.others},
-                       self.edits, where="text")
+            self._words(text, note_readings[label], self.note_edits[label], where=f"note {label}")
+        self._emphasis(self.base.main, main_readings, self.edits, where="text")
         for label, text in self.base.notes.items():
-            readings = {}
-            for o in self.others:
-                ol = matches.get(label, {}).get(o.name)
-                if ol is not None:
-                    readings[o.name] = (o.notes[ol], align(text.norms, o.notes[ol].norms, k=2))
-            self._emphasis(text, readings, self.note_edits[label], where=f"note {label}")
+            self._emphasis(text, note_readings[label], self.note_edits[label], where=f"note {label}")
         self._markers(matches)
+        self._missing_notes()
+        # The base importer's doubts about markers the other witnesses have now settled.
+        self.report.doubts = [d for d in self.report.doubts if not (
+            d.source == self.base.name and "guess" in d.message
+            and any(f"[^{label}]" in d.message for label in self.resolved))]
         self._coverage()
         return self._render()
 
     def _match_notes(self) -> dict[str, dict[str, str]]:
         """base label → {other witness: its label for the same note}, by definition text."""
         out: dict[str, dict[str, str]] = defaultdict(dict)
+        base_at = {l: t for l, t in reversed(self.base.refs) if l not in self.base.guessed}
         for o in self.others:
+            al = self.align[o.name]
+            o_at = {l: self._map(t, al, o) for l, t in reversed(o.refs) if l not in o.guessed}
             scored = []
             for bl, bt in self.base.notes.items():
                 for ol, ot in o.notes.items():
                     r = difflib.SequenceMatcher(None, bt.norms, ot.norms, autojunk=False).ratio()
-                    if r >= NOTE_MATCH:
-                        scored.append((r, bl, ol))
+                    if r < NOTE_MATCH:
+                        continue
+                    # Notes alike in words ("Ibid., p. 12") are told apart by where they are.
+                    a, b = base_at.get(bl), o_at.get(ol)
+                    if a is not None and b is not None:
+                        r += 0.5 if abs(a - b) <= 40 else -0.3 if abs(a - b) > 400 else 0
+                    scored.append((r, bl, ol))
             taken_b, taken_o = set(), set()
             for r, bl, ol in sorted(scored, reverse=True):
                 if bl not in taken_b and ol not in taken_o:
@@ -620,8 +660,7 @@ class _Merger:
                     taken_o.add(ol)
             for ol in o.notes:
                 if ol not in taken_o:
-                    self.report.doubt(None, f"note {ol} of {o.short} ('{_clip(o.notes[ol].text)}') matches no "
-                                            "note of the base")
+                    self.missing.append((o, ol))
         return out
 
     # Words ---------------------------------------------------------------------------------
@@ -661,9 +700,11 @@ class _Merger:
             if b0 == b1:
                 continue  # words the base lacks: too risky to insert by vote (reported by coverage)
             mine = text.span(b0, b1)
-            if "[^" in text.text[text.toks[b0].start:text.toks[b1 - 1].end] or "<!--" in mine:
-                continue
-            after = text.shadow[text.toks[b1 - 1].end:text.toks[b1].start + 1] if b1 < len(text.toks) else ""
+            original = text.text[text.toks[b0].start:text.toks[b1 - 1].end]
+            if "[^" in original or "<!--" in original or "*" in original:
+                continue  # a note reference, comment or emphasis inside: leave it whole
+            after = text.shadow[text.toks[b1 - 1].end:text.toks[b1].start + 1].replace(ZW, "") \
+                if b1 < len(text.toks) else ""
             after = "" if "\n\n" in after else after
             differing = {n: r for n, r in readings.items() if canon(r) != canon(mine)}
             if not differing:
@@ -738,7 +779,7 @@ class _Merger:
             return r, f"extraction slip: {why} in the base; {_short(best)} reads it cleanly"
         # Q. quotation marks lost: the base's paragraph leaves a quotation open, and a witness
         # reads the same words with the closing mark
-        if unbalanced and _QUOTES_OFF(r) == _QUOTES_OFF(mine) and _quote_count(r) > _quote_count(mine):
+        if unbalanced and _without_quotes(r) == _without_quotes(mine) and _quote_count(r) > _quote_count(mine):
             return r, f"quotation mark lost in the base (its paragraph leaves a quotation open); {_short(best)} has it"
         # C. only characters OCR confuses differ; a witness at least as clean as the base
         # reads a (much) more common word
@@ -752,19 +793,7 @@ class _Merger:
 
     def _restyle(self, new: str, mine: str) -> str:
         """The other witness's reading in the base's typography (curly or straight quotes)."""
-        if not self.curly:
-            return new
-        out = []
-        for i, ch in enumerate(new):
-            prev = new[i - 1] if i else " "
-            if ch == '"':
-                out.append("“" if prev.isspace() or prev in "([—" else "”")
-            elif ch == "'":
-                nxt = new[i + 1] if i + 1 < len(new) else " "
-                out.append("‘" if (prev.isspace() or prev in "([—“") and nxt.isalpha() else "’")
-            else:
-                out.append(ch)
-        return "".join(out)
+        return smart_quotes(new) if self.curly else new
 
     # Emphasis -----------------------------------------------------------------------------
 
@@ -775,7 +804,7 @@ class _Merger:
         spans: dict[tuple[int, int], tuple[str, str, str]] = {}
         for name, (ot, al) in others.items():
             for m in _EMPHASIS.finditer(ot.text):
-                inner = [k for k, t in enumerate(ot.toks) if m.start(1) <= t.start and t.end <= m.end(1)]
+                inner = [k for k, t in enumerate(ot.toks) if t.end > m.start(1) and t.start < m.end(1)]
                 if not inner:
                     continue
                 first, last = inner[0], inner[-1]
@@ -862,6 +891,72 @@ class _Merger:
             self._insert_ref(label, best_t, others_there or sources[best_t], had=mine,
                              fresh=not mine or label in base.guessed)
 
+    def _stray_notes(self) -> dict[tuple[str, str], str]:
+        """Notes the base's importer left in the running text as a paragraph of their own.
+
+        A paragraph only the base has, which reads as the definition of a note another
+        witness has and the base lacks, is that note: it leaves the text flow.
+        """
+        found: dict[tuple[str, str], str] = {}
+        covered = set()
+        for o in self.others:
+            covered |= self.align[o.name].covered_b
+        text = self.base.main
+        for lo, hi in _gaps(covered, len(text.toks), minimum=3):
+            start, end = text.toks[lo].start, text.toks[hi - 1].end
+            p0 = text.text.rfind("\n\n", 0, start)
+            p0 = 0 if p0 < 0 else p0 + 2
+            p1 = text.text.find("\n\n", end)
+            p1 = len(text.text) if p1 < 0 else p1
+            inside = [k for k, t in enumerate(text.toks) if p0 <= t.start < p1]
+            if not inside or inside[0] < lo or inside[-1] >= hi or "[^" in text.text[p0:p1]:
+                continue
+            words = text.norms[inside[0]:inside[-1] + 1]
+            for o, ol in self.missing:
+                target = o.notes[ol].norms
+                # the note's own (garbled) marker may lead the paragraph
+                ratio, skip = max((difflib.SequenceMatcher(None, words[k:], target).ratio(), k)
+                                  for k in (0, 1) if len(words) > k)
+                if ratio >= 0.6:
+                    first = text.toks[inside[0] + skip].start
+                    found[o.name, ol] = text.text[first:p1].strip()
+                    self.edits.append((p0, min(len(text.text), p1 + 2), ""))
+                    self.stray_spans.update(range(inside[0], inside[-1] + 1))
+                    self.report.repairs.append(
+                        f"text: a paragraph that is note {ol} of {o.short}, left in the text flow by the base's "
+                        f"importer, moved into the notes: '{_clip(text.text[p0:p1], 50)}' → ''")
+                    break
+        return found
+
+    def _missing_notes(self) -> None:
+        """Notes another witness has and the base lost altogether (definition and marker)."""
+        stray = self._stray_notes()
+        seen: list[Text] = []
+        numeric = [int(l) for l in self.base.notes if l.isdigit()]
+        next_label = max(numeric, default=0) + 1
+        for o, ol in self.missing:
+            note = o.notes[ol]
+            if ol in o.unplaced or any(difflib.SequenceMatcher(None, note.norms, t.norms).ratio() >= NOTE_MATCH
+                                       for t in seen):
+                continue
+            twin = next((bl for bl, bt in self.base.notes.items()
+                         if difflib.SequenceMatcher(None, note.norms, bt.norms).ratio() >= 0.8), None)
+            if twin is not None:  # a second copy of a note the base has: the other's import is at fault
+                self.report.doubt(None, f"{o.short} has note {ol} twice or split ('{_clip(note.text)}'); the "
+                                        f"base's note {twin} is kept")
+                continue
+            seen.append(note)
+            spots = [self._map(ot, self.align[o.name], o) for l2, ot in o.refs if l2 == ol]
+            spots = [t for t in spots if t is not None]
+            if not spots:
+                self.report.doubt(None, f"note {ol} of {o.short} ('{_clip(note.text)}') is not in the base, "
+                                        "and its place cannot be found there")
+                continue
+            label = str(next_label)
+            next_label += 1
+            self.added[label] = stray.get((o.name, ol)) or self._restyle(note.text, note.text)
+            self._insert_ref(label, spots[0], [o.short], had=[], fresh=True, what="added from " + o.short)
+
     def _map(self, ot: int, al: Alignment, o: Witness) -> int | None:
         """The base token matching the other witness's token `ot` (the word before a marker)."""
         if ot in al.o2b:
@@ -869,9 +964,12 @@ class _Merger:
         for b0, b1, o0, o1 in al.pieces:
             if o0 <= ot < o1 and b1 > b0:
                 return b1 - 1
-        for d in (1, 2):  # a word the base lacks: use a neighbour that lines up
-            if ot - d in al.o2b and ot + 1 < len(o.main.toks):
-                return al.o2b[ot - d] + d if al.o2b[ot - d] + d < len(self.base.main.toks) else None
+        # A word the two read differently: between neighbours that line up on both sides.
+        for left in (1, 2):
+            for right in (1, 2):
+                a, b = al.o2b.get(ot - left), al.o2b.get(ot + right)
+                if a is not None and b is not None and b - a == left + right:
+                    return a + left
         return None
 
     def _remove_ref(self, label: str) -> None:
@@ -896,8 +994,10 @@ class _Merger:
             f"'{_context(btext.shadow, tok.start, tok.end)}' → "
             f"'{_context(btext.shadow, tok.start, tok.end, surface[:len(surface) - len(debris)] + f'[^{label}]')}'")
         self.report.counts["guessed_markers_confirmed"] += 1
+        self.resolved.add(label)
 
-    def _insert_ref(self, label: str, t: int, who: list[str], had: list[int], fresh: bool = True) -> None:
+    def _insert_ref(self, label: str, t: int, who: list[str], had: list[int], fresh: bool = True,
+                    what: str | None = None) -> None:
         btext = self.base.main
         tok = btext.toks[t]
         surface = btext.shadow[tok.start:tok.end]
@@ -913,11 +1013,20 @@ class _Merger:
             self.edits.append((tok.end - len(debris), tok.end, f"[^{label}]"))
         before = _context(btext.shadow, tok.start, tok.end)
         after = _context(btext.shadow, tok.start, tok.end, surface[:len(surface) - len(debris)] + f"[^{label}]")
-        what = "moved" if had else "restored"
+        guessed = label in self.base.guessed
+        if what is None:
+            what = "moved" if had and not guessed else "restored"
+        if label in self.base.unplaced:
+            what = "placed (the base's importer could not place this note)"
         extra = f", the garbled marker '{debris}' removed" if debris else ""
+        if had:
+            where = btext.toks[had[0]]
+            extra += (f"; the base's {'guess' if guessed else 'marker'} after "
+                      f"'{_context(btext.shadow, where.start, where.end, width=0)}' removed")
         self.report.repairs.append(f"note {label}: marker {what} where {', '.join(who)} anchor it{extra}: "
                                    f"'{before}' → '{after}'")
-        self.report.counts["markers_restored" if not had else "markers_moved"] += 1
+        self.report.counts["markers_" + what.split()[0]] += 1
+        self.resolved.add(label)
 
     def _debris(self, t: int, surface: str, who: list[str]) -> str:
         """What a garbled marker left after the base's word, judged by the witnesses anchoring it."""
@@ -953,7 +1062,7 @@ class _Merger:
             for lo, hi in _gaps(al.covered_o, len(o.main.toks), minimum=8):
                 self.report.doubt(None, f"{o.short} has text the base lacks: '{_clip(o.main.span(lo, hi))}'")
                 self.report.counts["passages_missing_in_base"] += 1
-        for lo, hi in _gaps(covered, base_n, minimum=8):
+        for lo, hi in _gaps(covered | self.stray_spans, base_n, minimum=8):
             self.report.doubt(None, f"only the base has this text: '{_clip(self.base.main.span(lo, hi))}'")
 
     # Output --------------------------------------------------------------------------------
@@ -961,18 +1070,27 @@ class _Merger:
     def _render(self) -> str:
         main = _apply(self.base.main.text, self.edits)
         notes = {label: _apply(t.text, self.note_edits.get(label, [])) for label, t in self.base.notes.items()}
-        # Labels in reading order, as the book numbers them.
+        notes.update(self.added)
         order = []
         for m in _REF.finditer(main):
             if m.group(1) not in order:
                 order.append(m.group(1))
-        for label in notes:
-            if label not in order:
+        leftovers = []
+        for label in list(notes):
+            if label in order:
+                continue
+            if label in self.base.unplaced:  # still nowhere to put it: as the importer left it
+                leftovers.append(f"{self.base.unplaced[label]}\n\n{notes.pop(label)}")
+            else:
                 self.report.doubt(None, f"note {label} has no reference in the merged text")
-        new = {old: str(k + 1) for k, old in enumerate(order)}
-        if any(k != v for k, v in new.items()):
-            self.report.repairs.append("note labels renumbered in reading order: " + ", ".join(
-                f"{k}→{v}" for k, v in new.items() if k != v))
+        # Numbered notes get their numbers in reading order, as the book prints them;
+        # labels of another series (s1, s2… for a translator's notes) are kept.
+        numbered = [l for l in order if l.isdigit() or l.startswith("unplaced-")]
+        new = {old: str(k + 1) for k, old in enumerate(numbered)}
+        changed = {k: v for k, v in new.items() if k != v and not k.startswith("unplaced-")}
+        if changed:
+            self.report.repairs.append("labels: notes renumbered in reading order: " + ", ".join(
+                f"{k}→{v}" for k, v in changed.items()))
         main = _REF.sub(lambda m: f"[^{new.get(m.group(1), m.group(1))}]", main)
         counts = Counter(m.group(1) for m in _REF.finditer(main))
         self.report.counts["notes"] = len(notes)
@@ -981,7 +1099,10 @@ class _Merger:
         for old in order + [l for l in notes if l not in order]:
             text = notes[old].replace("\n\n", "\n\n    ").replace("\n", "\n    ")
             defs.append(f"[^{new.get(old, old)}]: {text}")
-        return main.rstrip() + "\n\n" + "\n\n".join(defs) + "\n"
+        out = main.rstrip()
+        if leftovers:
+            out += "\n\n" + "\n\n".join(leftovers)
+        return out + "\n\n" + "\n\n".join(defs) + "\n"
 
 
 # --- small helpers --------------------------------------------------------------------------
@@ -1018,7 +1139,7 @@ def _commonness(s: str) -> float:
     return sum(zipf(w) for w in re.findall(r"[^\W_]+", canon(s)))
 
 
-def _QUOTES_OFF(s: str) -> str:
+def _without_quotes(s: str) -> str:
     return re.sub(r"[\"'“”‘’]", "", canon(s))
 
 
@@ -1035,6 +1156,25 @@ def _unbalanced(shadow: str, pos: int) -> bool:
     opens = len(re.findall(r"(?:^|(?<=[\s(\[—\"]))'(?=[^\W\d_])", para))
     closes = len(re.findall(r"(?<=[.,;:!?])'", para))
     return double or opens > closes
+
+
+def smart_quotes(text: str) -> str:
+    """Straight quotation marks and apostrophes made curly (“ ” ‘ ’), by their position."""
+    out = []
+    for i, ch in enumerate(text):
+        prev = text[i - 1] if i else " "
+        if ch == '"':
+            out.append("“" if prev.isspace() or prev in "([—" else "”")
+        elif ch == "'":
+            nxt = text[i + 1] if i + 1 < len(text) else " "
+            out.append("‘" if (prev.isspace() or prev in "([—“") and nxt.isalpha() else "’")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _curly(text: str) -> bool:
+    return text.count("”") + text.count("’") > text.count('"') + text.count("'")
 
 
 def _straight(s: str) -> str:
@@ -1058,7 +1198,7 @@ def _context(shadow: str, s: int, e: int, replacement: str | None = None, width:
     right = shadow[e:e + width]
     right = right[:right.rfind(" ")] if " " in right and e + width < len(shadow) else right
     middle = shadow[s:e] if replacement is None else replacement
-    return re.sub(r"\s+", " ", f"{left}{middle}{right}").strip()
+    return re.sub(r"\s+", " ", f"{left}{middle}{right}").replace(ZW, "*").strip()
 
 
 def _clip(s: str, n: int = 70) -> str:

@@ -103,8 +103,7 @@ def join_hyphenated(left: str, right: str, lang: str = "en",
        (`self-management`, `well-researched`, `one-man`, `anarcho-syndicalist`);
     5. otherwise join (a fragment such as `shevik` is no word).
     """
-    head, _, last = left.rpartition("-")
-    prefix = head + "-" if head else ""
+    last = left.rpartition("-")[2]
     joined, hyphenated = left + right, left + "-" + right
     if any(c.isdigit() for c in last + right) or (right[:1].isupper()):
         return hyphenated, True
@@ -120,7 +119,7 @@ def join_hyphenated(left: str, right: str, lang: str = "en",
     a, b = normalise(last), normalise(right)
     j = _zipf(normalise(last + right), lang)
     if j >= COMMON_JOINED or (j > 0 and j >= _phrase((a, b), lang) - PHRASE_MARGIN):
-        return prefix + last + right, False
+        return joined, False
     if _zipf(a, lang) > 0 and _zipf(b, lang) > 0:
         return hyphenated, True
     return joined, False

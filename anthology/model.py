@@ -20,6 +20,9 @@ UNSAFE_KEYS = ("bibliography", "csl", "css", "cover-image", "epub-cover-image", 
 
 GENERATED_TITLES = {"bibliography": "Bibliography", "sources": "Sources", "index": "Index"}
 
+# Editors' comments (and the importer's `<!-- anthology: … -->` marks) are never printed.
+HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+
 _FRONT = re.compile(r"\A---[ \t]*\n(.*?\n)?(---|\.\.\.)[ \t]*(\n|\Z)", re.S)
 
 
@@ -95,6 +98,11 @@ def split_front_matter(text: str, file: str) -> tuple[dict, str, int]:
     return meta, text[m.end():], body_line
 
 
+def without_comments(markdown: str) -> str:
+    """The text with HTML comments removed; line numbers stay as they were."""
+    return HTML_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
+
+
 def _relative(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(root))
@@ -110,7 +118,8 @@ def _load_part(item: ContentItem, manifest: Manifest, problems: list[Diagnostic]
     part = Part(item.id, item.kind, item.generated, item.path)
     if item.path is not None:
         name = _relative(item.path, manifest.root)
-        part.meta, part.body, part.body_line = split_front_matter(_read(item.path, manifest.root), name)
+        part.meta, body, part.body_line = split_front_matter(_read(item.path, manifest.root), name)
+        part.body = without_comments(body)
         for key in UNSAFE_KEYS:
             if key in part.meta:
                 problems.append(Diagnostic("T005", f"front matter key '{key}' is not allowed in a text", name, 1, 1))

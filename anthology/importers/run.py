@@ -31,11 +31,11 @@ def read_source(path: Path) -> str:
         raise error("I003", f"cannot read the source: {exc}", file=str(path)) from None
 
 
-def convert_sources(paths: list[Path], fmt: str = "auto") -> ImportedText:
-    """Convert one source, or merge several witnesses of one work."""
+def convert_sources(paths: list[Path], fmt: str = "auto", root: Path | None = None) -> ImportedText:
+    """Convert one source, or merge several witnesses of one work (named relative to `root`)."""
     if len(paths) > 1:
         from .witnesses import merge_witnesses
-        return merge_witnesses([(str(p), read_source(p)) for p in paths])
+        return merge_witnesses([(_relative(p, root or Path.cwd()), read_source(p)) for p in paths])
     path = paths[0]
     text = read_source(path)
     reason = ""
@@ -94,7 +94,7 @@ def import_text(paths: list[Path], output: Path, fmt: str = "auto", root: Path |
                 corrections: Path | None = None) -> ImportedText:
     """Import `paths` into `output`, applying the corrections recorded beside it."""
     root = root or Path.cwd()
-    result = convert_sources(paths, fmt)
+    result = convert_sources(paths, fmt, root)
     result.metadata["sources"] = [_relative(p, root) for p in paths]
     result = apply_corrections(result, corrections or corrections_path(output))
     with atomic_output(output) as tmp:

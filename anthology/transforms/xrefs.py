@@ -12,7 +12,7 @@ from .ast import walk
 
 def _part_anchors(part) -> list[str]:
     anchors = [part.id] + [ident for _, ident, _ in part.sections if ident]
-    anchors += [f"{part.id}--fn{n}" for n in range(1, part.note_count + 1)]
+    anchors += getattr(part, "note_ids", [])
     return anchors + list(getattr(part, "index_anchors", []))
 
 

@@ -26,7 +26,9 @@ def _names(entry: dict) -> list[str]:
 
 
 def _keywords(entry: dict) -> list[str]:
-    words = re.findall(r"[A-Za-zÀ-ÿ]+", str(entry.get("title", "")))
+    """The words of the main title (before any subtitle), as a note would cite it."""
+    main = re.split(r":\s", str(entry.get("title-short") or entry.get("title", "")))[0]
+    words = re.findall(r"[A-Za-zÀ-ÿ]+", main)
     return [w.lower() for w in words if w.lower() not in STOPWORDS and len(w) > 2]
 
 
@@ -35,7 +37,7 @@ def cites(chunk: str, entry: dict) -> bool:
     low = chunk.lower()
     names = _names(entry)
     keywords = _keywords(entry)
-    if not names or not keywords or not any(n.lower() in low for n in names):
+    if not names or not keywords or not any(re.search(rf"\b{re.escape(n.lower())}\b", low) for n in names):
         return False
     found = sum(1 for k in keywords if re.search(rf"\b{re.escape(k)}", low))
     return found >= max(1, math.ceil(0.6 * len(keywords)))
@@ -46,8 +48,10 @@ def cited_in(book) -> dict[str, list]:
     out: dict[str, list] = {}
     for entry in bibliography_entries(book.manifest):
         key = str(entry.get("id"))
+        declared = set(entry.get("cited-in") or [])  # the editor's word where the notes name no author
         out[key] = [p for p in book.texts
-                    if key in getattr(p, "citations", []) or any(cites(c, entry) for c in _chunks(p.body))]
+                    if p.id in declared or key in getattr(p, "citations", [])
+                    or any(cites(c, entry) for c in _chunks(p.body))]
     return out
 
 

@@ -38,8 +38,8 @@ def check_citations(book) -> None:
     known = {str(e.get("id")) for e in bibliography_entries(book.manifest)}
     problems = []
     for part in book.parts:
-        keys = cited_keys(part.ast) + cited_keys(part.headnote_ast)
-        part.citations = keys
+        part.citations = cited_keys(part.ast)  # the part's own; a headnote's are the editors'
+        keys = part.citations + cited_keys(part.headnote_ast)
         for key in dict.fromkeys(keys):
             if key not in known:
                 file, line, col = part.locate(f"@{key}", book.manifest.root)

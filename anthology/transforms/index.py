@@ -52,7 +52,8 @@ def _term(entry, path: tuple, doc, parent: Term | None, problems: list) -> Term 
         problems.append(Diagnostic("X004", "`match:` must be a list of words", doc.file, loc.line, loc.col))
         return None
     key = f"{parent.key}|{entry['term']}" if parent else entry["term"]
-    return Term(key, entry["term"], [tuple(f.split()) for f in forms], bool(entry.get("notes")), loc.line,
+    words = [tuple(_normal(w) for w in f.split()) for f in forms]
+    return Term(key, entry["term"], [w for w in words if all(w)], bool(entry.get("notes")), loc.line,
                 parent.key if parent else None)
 
 
@@ -74,10 +75,13 @@ def load_terms(path: Path) -> list[Term]:
     return terms
 
 
+def _normal(word: str) -> str:
+    """A word as matched: without the punctuation around it or a possessive 's."""
+    return POSSESSIVE.sub("", word.strip(EDGE_PUNCT)).strip(EDGE_PUNCT)
+
+
 def _word(el) -> str | None:
-    if el.get("t") != "Str":
-        return None
-    return POSSESSIVE.sub("", el["c"].strip(EDGE_PUNCT))
+    return _normal(el["c"]) if el.get("t") == "Str" else None
 
 
 class _Marker:

@@ -1,7 +1,7 @@
 """The index: find each term's forms in the texts and leave an anchor at every occurrence.
 
-The anchors are empty spans (`span.ix`), so the renderers can ask where each one
-landed: a page in print, a file in the EPUB.
+Each occurrence's first word is wrapped in a `span.ix` with an id, so the
+renderers can ask where it landed: a page in print, a file in the EPUB.
 """
 from __future__ import annotations
 
@@ -117,7 +117,9 @@ class _Marker:
                 anchor = f"ix-{len(self.data.occurrences) + 1}"
                 self.data.occurrences.append(Occurrence(term.key, part.id, anchor))
                 part.index_anchors.append(anchor)
-                out.append(span([], anchor, ["ix"], [("data-term", term.key)]))
+                # The anchor wraps the word: WeasyPrint breaks lines badly around empty inline boxes.
+                out.append(span([el], anchor, ["ix"], [("data-term", term.key)]))
+                continue
             out.append(self.descend(el, part, in_note))
         return out
 

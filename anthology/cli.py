@@ -59,6 +59,40 @@ def _cmd_bib_suggest(args) -> int:
     return EXIT_OK
 
 
+CHECK_EPILOG = """\
+exit status:
+  0  no errors (warnings allowed, unless --strict)
+  1  errors found (with --strict, warnings count as errors)
+  2  usage error: bad arguments, or no manifest at the given path
+
+Diagnostics go to standard output, sorted by file and line, as
+FILE:LINE:COL: SEVERITY CODE: message. Hint: ..., then a one-line summary.
+See docs/check.md for what is checked and every code."""
+
+
+def _cmd_check(args) -> int:
+    from .check import run_checks
+    from .messages import Diagnostic
+    manifest = Path(args.manifest)
+    if manifest.is_dir():
+        manifest = manifest / "manifest.yaml"
+    if not manifest.is_file():
+        print(Diagnostic("M005", f"manifest '{manifest}' does not exist", str(manifest)).format(), file=sys.stderr)
+        return EXIT_USAGE
+    manifest_log = logging.getLogger("anthology.manifest")
+    level = manifest_log.level
+    manifest_log.setLevel(logging.ERROR)  # its warnings are in the report; don't log them twice
+    try:
+        report = run_checks(manifest, strict=args.strict)
+    finally:
+        manifest_log.setLevel(level)
+    for diagnostic in report.diagnostics:
+        if not (args.quiet and diagnostic.severity != "error"):
+            print(diagnostic.format())
+    print(report.summary())
+    return report.exit_code
+
+
 def _cmd_schema(args) -> int:
     from .schema import schema_markdown
     sys.stdout.write(schema_markdown())
@@ -93,6 +127,15 @@ def parser() -> argparse.ArgumentParser:
     bs.add_argument("manifest", nargs="?", default="manifest.yaml")
     bs.add_argument("-o", "--output", help="write the candidates to this file instead of printing them")
     bs.set_defaults(run=_cmd_bib_suggest)
+
+    c = sub.add_parser("check", help="lint the whole book without rendering it",
+                       description="Check the manifest, the texts' front matter, notes, cross-references,\n"
+                                   "citations, index terms and images, without rendering the book.",
+                       epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("manifest", nargs="?", default="manifest.yaml",
+                   help="the book's manifest, or its folder (default: manifest.yaml)")
+    c.add_argument("--strict", action="store_true", help="treat warnings as errors (exit status 1)")
+    c.set_defaults(run=_cmd_check)
 
     s = sub.add_parser("schema", help="print the manifest schema as Markdown")
     s.set_defaults(run=_cmd_schema)

@@ -53,6 +53,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "remote images and styles never reach the EPUB."),
     "E006": ("warning", "Put the image inside the book's folder as PNG, JPEG, GIF or WebP and refer to it by a "
                         "relative path; remote images are never fetched."),
+    "E007": ("warning", "Build the PDF too (`anthology build` without --only) and fix what stops it: the EPUB's "
+                        "page list follows the print edition's pages."),
     # Import
     "I001": ("error", "Name the format with --format (wiki, pdf-text, plain)."),
     "I002": ("error", "The witnesses must be the same work: import each work on its own."),

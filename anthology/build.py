@@ -8,12 +8,24 @@ from pathlib import Path
 from . import glyphs, pandoc, transforms
 from .render import blocks
 from .fsutil import folder_lock, remove_leftovers
+from .check import check_book_sources
 from .manifest import load_manifest
+from .messages import AnthologyError
 from .model import load_book
 from .render.epub import write_epub
 from .render.pdf import write_pdf
 
 log = logging.getLogger(__name__)
+
+
+def run_checks_first(manifest) -> None:
+    """`anthology check`'s findings: warnings are logged, errors stop the build before any work."""
+    problems = check_book_sources(manifest)
+    for warning in (p for p in problems if p.severity != "error"):
+        log.warning(warning.format())
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise AnthologyError(errors)
 OUTPUTS = ("pdf", "epub")
 
 
@@ -32,6 +44,7 @@ def build(manifest_path: Path | str, out_dir: Path | str | None = None,
 
 def _build(manifest, out: Path, only: tuple[str, ...]) -> BuildResult:
     remove_leftovers(out)
+    run_checks_first(manifest)
     book = load_book(manifest)
     glyphs.check_book(book)
     pandoc.book_to_ast(book)

@@ -149,8 +149,20 @@ class _QuietFonts(logging.Filter):
         return "HarfBuzz" not in record.getMessage()
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record is emitted, not when the handler was made."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
 def _configure_logging(level: int) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(_QuietFonts())
     for name in ("anthology", "weasyprint"):

@@ -88,7 +88,7 @@ def _fails(book, file: str, old: str, new: str):
     path.write_text(text.replace(old, new, 1))
     with pytest.raises(AnthologyError) as exc:
         build(book / "manifest.yaml", only=("pdf",))
-    return exc.value.diagnostics[0], path.read_text()
+    return exc.value.diagnostics, path.read_text()
 
 
 def _line_of(text: str, needle: str) -> int:
@@ -96,18 +96,18 @@ def _line_of(text: str, needle: str) -> int:
 
 
 def test_unknown_citation_key_fails_with_file_and_line(book):
-    d, text = _fails(book, "notes/intro.md", "[@carr1966, p. 73]", "[@carr1967, p. 73]")
-    assert (d.code, d.file, d.line) == ("C001", "notes/intro.md", _line_of(text, "@carr1967"))
+    found, text = _fails(book, "notes/intro.md", "[@carr1966, p. 73]", "[@carr1967, p. 73]")
+    assert ("C001", "notes/intro.md", _line_of(text, "@carr1967")) in [(d.code, d.file, d.line) for d in found]
 
 
 def test_dangling_reference_fails_with_file_and_line(book):
-    d, text = _fails(book, "notes/intro.md", "(#two--section-b4)", "(#two--section-b7)")
-    assert (d.code, d.file, d.line) == ("X001", "notes/intro.md", _line_of(text, "#two--section-b7"))
+    found, text = _fails(book, "notes/intro.md", "(#two--section-b4)", "(#two--section-b7)")
+    assert ("X001", "notes/intro.md", _line_of(text, "#two--section-b7")) in [(d.code, d.file, d.line) for d in found]
 
 
 def test_duplicate_id_fails_with_file_and_line(book):
-    d, text = _fails(book, "texts/two.md", "## Section b4", "## Section b4 {#one}")
-    assert (d.code, d.file, d.line) == ("X002", "texts/two.md", _line_of(text, "{#one}"))
+    found, text = _fails(book, "texts/two.md", "## Section b4", "## Section b4 {#one}")
+    assert ("X002", "texts/two.md", _line_of(text, "{#one}")) in [(d.code, d.file, d.line) for d in found]
 
 
 def test_bib_suggest_groups_one_work_across_texts(capsys):

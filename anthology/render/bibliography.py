@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from html import escape
 
 import lxml.html
@@ -20,6 +21,11 @@ def _chunks(markdown: str) -> list[str]:
     return [c for c in re.split(r"\n\s*\n(?! {4})", markdown) if c.strip()]
 
 
+def _fold(text: str) -> str:
+    """Without accents: notes often drop them ("Lenine" for "Lénine")."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def _names(entry: dict) -> list[str]:
     people = (entry.get("author") or []) + (entry.get("editor") or [])
     return [p["family"] for p in people if isinstance(p, dict) and p.get("family")]
@@ -33,11 +39,21 @@ def _keywords(entry: dict) -> list[str]:
 
 
 def cites(chunk: str, entry: dict) -> bool:
-    """A paragraph or note cites an entry when it names an author and most of the title's words."""
-    low = chunk.lower()
-    names = _names(entry)
-    keywords = _keywords(entry)
-    if not names or not keywords or not any(re.search(rf"\b{re.escape(n.lower())}\b", low) for n in names):
+    """Whether a paragraph or note cites an entry.
+
+    It must name an author. A short title (three words or fewer) must then follow the
+    name closely, as in "Trotsky, *Stalin*"; a longer one may be cited by most of its words.
+    """
+    low = _fold(" ".join(chunk.lower().replace("*", "").split()))
+    keywords = [_fold(k) for k in _keywords(entry)]
+    names = [_fold(n.lower()) for n in _names(entry)]
+    if not names or not keywords:
+        return False
+    if len(keywords) <= 3:
+        phrase = r"\W+(?:\w+\W+){0,3}?".join(re.escape(k) for k in keywords)
+        gap = 60 if len(keywords) > 1 else 12  # a one-word title must follow the name at once
+        return any(re.search(rf"\b{re.escape(n)}\b.{{0,{gap}}}?\b{phrase}", low) for n in names)
+    if not any(re.search(rf"\b{re.escape(n)}\b", low) for n in names):
         return False
     found = sum(1 for k in keywords if re.search(rf"\b{re.escape(k)}", low))
     return found >= max(1, math.ceil(0.6 * len(keywords)))
@@ -48,10 +64,10 @@ def cited_in(book) -> dict[str, list]:
     out: dict[str, list] = {}
     for entry in bibliography_entries(book.manifest):
         key = str(entry.get("id"))
-        declared = set(entry.get("cited-in") or [])  # the editor's word where the notes name no author
+        declared = entry.get("cited-in")  # the editor's word, where the heuristic cannot know
         out[key] = [p for p in book.texts
-                    if p.id in declared or key in getattr(p, "citations", [])
-                    or any(cites(c, entry) for c in _chunks(p.body))]
+                    if key in getattr(p, "citations", [])
+                    or (p.id in declared if declared is not None else any(cites(c, entry) for c in _chunks(p.body)))]
     return out
 
 

@@ -145,10 +145,11 @@ def part_section(book: Book, part: Part) -> str:
             f'{opener(part)}<div class="body">{part_body(book, part)}</div></section>')
 
 
-def print_document(book: Book, page_css: str) -> str:
+def print_document(book: Book, page_css: str, parts: list[Part] | None = None) -> str:
+    """The whole book as one HTML document; or, given `parts`, just those parts."""
     m = book.meta
-    body = [half_title_page(book), title_page(book), copyright_page(book), contents_page(book)]
-    body += [part_section(book, p) for p in book.parts]
+    body = [] if parts else [half_title_page(book), title_page(book), copyright_page(book), contents_page(book)]
+    body += [part_section(book, p) for p in (parts or book.parts)]
     return (
         f'<!DOCTYPE html><html lang="{escape(m.get("language") or "en")}"><head><meta charset="utf-8">'
         f'<title>{escape(m["title"])}</title><style>{page_css}</style></head>'

@@ -132,38 +132,46 @@ def anchor_pages(document, prefix: str = "ix-") -> dict[str, int]:
 
 
 def render_document(book, fonts, fetcher):
-    """Lay the book out until it is stable.
+    """Lay the book out, then fill in the index.
 
-    Each pass may move a paragraph to the next page where a note would leave its
-    call behind, and refills the index with the pages its terms landed on; the
-    index stands at the end, so refilling it moves nothing before it.
+    A pass may move a paragraph to the next page where a note would leave its call
+    behind, and is then laid out again. The index stands last, so once the rest is
+    laid out its page numbers are known: only the index is laid out again, as its own
+    document numbered from the page where it begins, and put in place of its draft.
     """
-    from weasyprint import CSS, HTML
+    from weasyprint import CSS
 
     stylesheet = CSS(filename=str(STYLES / "print.css"), font_config=fonts, url_fetcher=fetcher)
-    base = str(book.manifest.root) + "/"
     pushed: list[str] = []
     book.index_pages = {}
     for attempt in range(MAX_NOTE_REPAIRS + 1):
-        document_html = push_paragraphs_of(pages.print_document(book, page_css(book.manifest.output)), pushed)
-        html = HTML(string=document_html, base_url=base, url_fetcher=fetcher)
-        document = html.render(stylesheets=[stylesheet], font_config=fonts)
+        document = _layout(book, stylesheet, fonts, fetcher, pushed=pushed)
         misplaced = misplaced_notes(document)
-        index_pages = anchor_pages(document)
-        if not misplaced and (index_pages == book.index_pages or not _has_index(book)):
-            book.index_pages = index_pages
-            return document
-        book.index_pages = index_pages
-        if misplaced and attempt < MAX_NOTE_REPAIRS:
-            log.info("moving the paragraphs of notes %s to keep them with their calls", ", ".join(misplaced))
-            pushed += misplaced
+        if not misplaced or attempt == MAX_NOTE_REPAIRS:
+            break
+        log.info("moving the paragraphs of notes %s to keep them with their calls", ", ".join(misplaced))
+        pushed += misplaced
     if misplaced:
         log.warning("notes %s still stand on a later page than their calls", ", ".join(misplaced))
-    return document
+    book.index_pages = anchor_pages(document)
+    index = next((p for p in book.parts if p.generated == "index"), None)
+    if index is None:
+        return document
+    if index is not book.parts[-1]:  # the index is not last: lay everything out again
+        return _layout(book, stylesheet, fonts, fetcher, pushed=pushed)
+    first = next(n for n, page in enumerate(document.pages) if index.id in page.anchors)
+    final = _layout(book, stylesheet, fonts, fetcher, parts=[index],
+                    extra_css=f"@page:first {{ counter-reset: page {first + 1}; }}")
+    return document.copy(document.pages[:first] + final.pages)
 
 
-def _has_index(book) -> bool:
-    return any(p.generated == "index" for p in book.parts)
+def _layout(book, stylesheet, fonts, fetcher, pushed=(), parts=None, extra_css=""):
+    from weasyprint import HTML
+
+    document_html = pages.print_document(book, page_css(book.manifest.output) + extra_css, parts)
+    html = HTML(string=push_paragraphs_of(document_html, list(pushed)),
+                base_url=str(book.manifest.root) + "/", url_fetcher=fetcher)
+    return html.render(stylesheets=[stylesheet], font_config=fonts)
 
 
 def _first_line(box, section=None, block=None):

@@ -116,3 +116,9 @@ def test_bib_suggest_groups_one_work_across_texts(capsys):
     out = capsys.readouterr().out
     assert "# 2 mention(s) in 2 text(s): one note 1; two note 1\n- id: carr-bolshevik" in out
     assert "title: The Bolshevik Revolution" in out and "family: Avrich" in out
+
+
+def test_smart_typography_for_plain_strings():
+    from anthology.transforms.typography import smart
+    assert smart("Workers' Control -- \"the '70s\"...") == "Workers’ Control – “the ’70s”…"
+    assert smart("'quoted' and Brinton's") == "‘quoted’ and Brinton’s"

@@ -208,3 +208,10 @@ def test_a_glyph_missing_from_the_vendored_faces_fails_the_build(tmp_path):
     assert (first.code, first.file, first.line, first.col) == ("T006", "texts/two.md", line, 27)
     assert "U+52B4" in first.message
     assert not (dest / "build" / "tiny.pdf").exists()
+
+
+def test_a_typewriter_hyphen_between_spaces_prints_as_a_dash(book):
+    _, pdf = book
+    text = " ".join(" ".join(pdf_pages(pdf)).split())
+    assert "antedated – and by a considerable period – “May" in text
+    assert "antedated - and" not in text

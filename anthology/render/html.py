@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 
 from ..model import Book, Part
+from ..transforms.typography import smart
 
 SOURCE_KEYS = (
     ("original-publication", "First published"),
@@ -19,7 +20,7 @@ SOURCE_KEYS = (
 
 
 def _p(cls: str, text: str | None) -> str:
-    return f'<p class="{cls}">{escape(str(text))}</p>' if text else ""
+    return f'<p class="{cls}">{escape(smart(str(text)))}</p>' if text else ""
 
 
 def editors_line(book: Book) -> str:
@@ -44,7 +45,7 @@ def title_page(book: Book) -> str:
     m = book.meta
     return (
         '<section class="title-page" id="title-page">'
-        f'<h1 class="book-title">{escape(m["title"])}</h1>'
+        f'<h1 class="book-title">{escape(smart(m["title"]))}</h1>'
         f'{_p("book-subtitle", m.get("subtitle"))}'
         f'{_p("book-editors", editors_line(book))}'
         f'<div class="imprint">{_p("publisher", m.get("publisher"))}{_p("year", m.get("year"))}</div>'
@@ -80,9 +81,9 @@ def contents_entries(book: Book) -> list[tuple[Part, str, str]]:
 def contents_page(book: Book, href=lambda part: f"#{part.id}") -> str:
     items = []
     for part, title, author in contents_entries(book):
-        author_html = f'<span class="toc-author">{escape(author)}</span>' if author else ""
+        author_html = f'<span class="toc-author">{escape(smart(author))}</span>' if author else ""
         items.append(
-            f'<li class="toc-{part.kind}"><a href="{href(part)}">{escape(title)}</a>{author_html}</li>'
+            f'<li class="toc-{part.kind}"><a href="{href(part)}">{escape(smart(title))}</a>{author_html}</li>'
         )
     return (f'<nav class="toc" id="contents" role="doc-toc"><h1 class="part-title">Contents</h1>'
             f'<ol>{"".join(items)}</ol></nav>')
@@ -91,7 +92,7 @@ def contents_page(book: Book, href=lambda part: f"#{part.id}") -> str:
 def opener(part: Part) -> str:
     """The heading block that opens a part: title, author, date, headnote."""
     m = part.meta
-    out = [f'<h1 class="part-title">{escape(part.title)}</h1>', _p("part-subtitle", m.get("subtitle"))]
+    out = [f'<h1 class="part-title">{escape(smart(part.title))}</h1>', _p("part-subtitle", m.get("subtitle"))]
     if part.kind == "text":
         out.append(_p("part-author", display_author(part)))
         out.append(_p("part-date", m.get("date")))
@@ -106,10 +107,10 @@ def sources_page_body(book: Book) -> str:
     entries = []
     for part in book.texts:
         rows = "".join(
-            f"<dt>{label}</dt><dd>{escape(str(part.meta[key]))}</dd>"
+            f"<dt>{label}</dt><dd>{escape(smart(str(part.meta[key])))}</dd>"
             for key, label in SOURCE_KEYS if part.meta.get(key)
         )
-        entries.append(f'<section class="source"><h2>{escape(part.title)}</h2>'
+        entries.append(f'<section class="source"><h2>{escape(smart(part.title))}</h2>'
                        f'{_p("source-author", display_author(part))}<dl>{rows}</dl></section>')
     return "".join(entries)
 

@@ -5,9 +5,11 @@ from .citations import check_citations
 from .ids import prefix_heading_ids
 from .index import mark_index_terms
 from .notes import notes_to_spans
+from .typography import spaced_hyphens_to_dashes
 from .xrefs import check_and_mark_links
 
 PART_PASSES = [
+    spaced_hyphens_to_dashes,
     prefix_heading_ids,
     notes_to_spans,
 ]

@@ -122,3 +122,66 @@ def test_smart_typography_for_plain_strings():
     from anthology.transforms.typography import smart
     assert smart("Workers' Control -- \"the '70s\"...") == "Workers’ Control – “the ’70s”…"
     assert smart("'quoted' and Brinton's") == "‘quoted’ and Brinton’s"
+
+
+# The default book ------------------------------------------------------------------
+
+
+def test_default_book_cross_references_print_their_targets_page(default_book):
+    from anthology import pandoc, transforms
+    from anthology.manifest import load_manifest
+    from anthology.model import load_book
+    manifest, out = default_book
+    pdf = str(out["pdf"])
+    book = load_book(load_manifest(manifest))
+    pandoc.book_to_ast(book)
+    transforms.apply(book)
+    intro = book.parts[0].body
+    links = re.findall(r"\[([^\]]+)\]\(#([^)]+)\)", intro)
+    assert len(links) >= 6
+    text = " ".join(" ".join(pdf_pages(pdf)).replace("\u2010\n", "").split())
+    at = 0
+    for words, target in links:  # in reading order: the same words may link twice
+        words = " ".join(words.split())
+        m = re.compile(re.escape(words) + r" \(p\. (\d+)\)").search(text, at)
+        at = m.end() if m else at
+        assert m, f"no page number after {words!r}"
+        page = pdf_pages(pdf)[int(m.group(1)) - 1]
+        part_id, _, rest = target.partition("--")
+        expected = next(p for p in book.parts if p.id == part_id)
+        if not rest:
+            assert squash(page).startswith(squash(expected.title)[:30]), f"{target}: p. {m.group(1)}"
+        elif rest.startswith("fn"):
+            label = rest[2:]
+            mark = label if label.isdigit() else "*"
+            assert mark in page, f"{target}: note not on p. {m.group(1)}"
+        else:
+            heading = next(t for _, ident, t in expected.sections if ident == target)
+            assert squash(heading) in squash(page), f"{target}: heading not on p. {m.group(1)}"
+
+
+def test_default_book_index_locators_are_pages_where_the_terms_stand(default_book):
+    from anthology.manifest import load_manifest
+    from anthology.transforms.index import _normal, load_terms
+    manifest, out = default_book
+    pdf = str(out["pdf"])
+    terms = {t.label: t for t in load_terms(load_manifest(manifest).index)}
+    index_pages = [t for t in pdf_pages(pdf) if t.lstrip().startswith("Index")]
+    index_pages += pdf_pages(pdf)[len(pdf_pages(pdf)) - 3:]
+    text = "\n".join(dict.fromkeys(index_pages))
+    text = re.sub(r"[–-]\n", "–", re.sub(r",\s*\n(?=\d)", ", ", text))
+    checked = 0
+    for label, term in terms.items():
+        m = re.search(re.escape(label) + r", ((?:\d+(?:–\d+)?(?:, )?)+)", text)
+        if not m:
+            continue
+        for chunk in m.group(1).split(", "):
+            if not chunk:
+                continue
+            a, _, b = chunk.partition("–")
+            for page in range(int(a), int(b or a) + 1):
+                page_text = squash(pdf_pages(pdf)[page - 1])
+                assert any(squash(" ".join(form)) in page_text for form in term.forms), \
+                    f"{label}: nothing on p. {page}"
+                checked += 1
+    assert checked > 200

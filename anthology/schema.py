@@ -66,8 +66,14 @@ SCHEMA: dict = {
             "bleed": Field(bool, "Add 0.125in bleed and crop marks.", default=False),
         }),
         "epub": Section("The EPUB 3.", fields={
-            "cover-image": Field(str, "Your own cover image (1600×2560 JPEG or PNG); generated when absent.", path=True),
-            "cover-colors": Field(list, "Background and text colours of the generated cover, as #rrggbb.", list_of=str),
+            "cover-image": Field(str, "Your own cover image: JPEG or PNG, 1600×2560 px or the same 1:1.6 proportions, "
+                                 "at least 1400 px wide; drawn from the title when absent.", path=True),
+            "cover-colors": Field(list, "Background and text colours of the generated cover, as #rrggbb "
+                                  "(two values: background, then text).", list_of=str),
+            "accessibility-certified-by": Field(str, "Who checked this EPUB against EPUB Accessibility 1.1 "
+                                                "(WCAG 2.1 AA): `make a11y` and a reading by a person. When set, the "
+                                                "EPUB claims that conformance in their name; when absent it only "
+                                                "describes its accessibility features."),
         }),
     }),
 }

@@ -1,141 +1,206 @@
-"""The EPUB 3: one XHTML file per item, packaged with ebooklib."""
+"""The EPUB 3: one XHTML file per item, packaged with ebooklib.
+
+Pages come from render/html.py's builders (epub_pages), go through the
+allow-list into XHTML (epub_clean), get the print edition's page breaks and a
+navigation document (epub_nav), a cover (cover) and package metadata
+(epub_meta). The zip is written with fixed dates so the same manifest gives the
+same bytes.
+"""
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
-import uuid
-from html import escape
+import zipfile
+from datetime import datetime
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-import lxml.html
 from ebooklib import epub
 from lxml import etree
 
-from ..fsutil import atomic_output
-from ..messages import AnthologyError, error
-from . import html as pages
-from .epub_links import link_across_files
+from ..fsutil import atomic_output, inside
+from ..messages import AnthologyError, Diagnostic, error
+from .cover import make_cover
+from .epub_clean import XHTML, is_local, scheme, serialize, to_xhtml
+from .epub_meta import book_identifier, describe, modified
+from .epub_nav import LANDMARK_TITLES, landmarks, nav_page, ncx_toc
+from .epub_pages import Page, build_pages, notes_to_asides, place_page_markers  # noqa: F401 (API)
 from .pdf import STYLES
+
+__all__ = ["book_identifier", "build_epub", "notes_to_asides", "write_epub"]
 
 log = logging.getLogger(__name__)
 
 FONT_TYPES = {".otf": "font/otf", ".ttf": "font/ttf", ".woff2": "font/woff2", ".woff": "font/woff"}
 EPUB_FONTS = ("EBGaramond12-Regular.otf", "EBGaramond12-Italic.otf",
               "eb-garamond-latin-600-normal.woff2", "eb-garamond-latin-600-italic.woff2")
+IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+               ".webp": "image/webp"}
+CSS = "css/epub.css"
+XHTML_TYPE = "application/xhtml+xml"
 
 
-def book_identifier(meta: dict) -> str:
-    """The ISBN when given, else a UUID derived from the title and editors, stable across builds."""
-    if meta.get("identifier"):
-        return str(meta["identifier"])
-    seed = "|".join([meta["title"], *meta.get("editors", [])])
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'anthology:' + seed)}"
+class ImageStore:
+    """Images the texts show, taken from inside the book's folder and packaged under images/."""
+
+    def __init__(self, root: Path, fixed: set[str]):
+        self.root, self.fixed = root, fixed
+        self.items: dict[str, tuple[str, bytes]] = {}
+
+    def resolver(self, where: str):
+        def resolve(url: str) -> str | None:
+            if url in self.fixed:
+                return url
+            if not url.strip():
+                return None
+            path = self.root / unquote(urlsplit(url).path) if is_local(url) else None
+            if path is None or not inside(path, self.root) or not path.is_file() \
+                    or path.suffix.lower() not in IMAGE_TYPES:
+                log.warning(Diagnostic("E006", f"image '{url}' cannot go into the EPUB", where).format())
+                return None
+            data = path.read_bytes()
+            name = f"images/{hashlib.sha256(data).hexdigest()[:16]}{path.suffix.lower()}"
+            self.items[name] = (IMAGE_TYPES[path.suffix.lower()], data)
+            return name
+        return resolve
 
 
-def notes_to_asides(fragment: str) -> str:
-    """Turn the inline footnote spans into noterefs and asides in the same file."""
-    root = lxml.html.fragment_fromstring(fragment or "<p></p>", create_parent="div")
-    asides = []
-    for span in root.xpath('.//span[contains(concat(" ", @class, " "), " footnote ")]'):
-        note_id, number = span.get("id"), span.get("data-n")
-        ref = etree.Element("a", {"href": f"#{note_id}", "id": f"{note_id}-ref", "class": "noteref",
-                                  "data-epub-type": "noteref", "role": "doc-noteref"})
-        ref.text = number
-        ref.tail = span.tail
-        aside = etree.Element("aside", {"id": note_id, "class": "footnote",
-                                        "data-epub-type": "footnote", "role": "doc-footnote"})
-        for i, para in enumerate(span.xpath('./span[contains(@class, "fnp")]') or [span]):
-            p = etree.SubElement(aside, "p")
-            if i == 0:
-                back = etree.SubElement(p, "a", {"href": f"#{note_id}-ref", "role": "doc-backlink"})
-                back.text = f"{number}."
-                back.tail = " " + (para.text or "")
+def _where(book, page: Page) -> str:
+    source = getattr(page.part, "source", None)
+    try:
+        return str(source.relative_to(book.manifest.root)) if source else book.manifest.file.name
+    except ValueError:
+        return str(source)
+
+
+def resolve_links(docs: dict[str, etree._Element]) -> None:
+    """Keep links that lead somewhere: web and mail links, and ids that exist in some page."""
+    ids = {name: {el.get("id") for el in doc.iter() if el.get("id")} for name, doc in docs.items()}
+    owner = {}
+    for name, found in ids.items():
+        for ident in found:
+            owner.setdefault(ident, name)
+    for name, doc in docs.items():
+        for a in doc.iter(f"{{{XHTML}}}a"):
+            href = a.get("href")
+            if href is None or scheme(href) is not None:
+                continue
+            file, _, frag = href.partition("#")
+            frag = unquote(frag)
+            target = file or name
+            if target in docs and (not frag or frag in ids[target]):
+                new = href
+            elif not file and frag in owner:
+                new = f"{owner[frag]}#{frag}"
             else:
-                p.text = para.text
-            for child in list(para):
-                if not (child.tag == "span" and "fnp" in (child.get("class") or "")):
-                    p.append(child)
-        span.getparent().replace(span, ref)
-        asides.append(aside)
-    body = "".join(etree.tostring(child, encoding="unicode", method="xml") for child in root)
-    body = (escape(root.text) if root.text else "") + body
-    if asides:
-        body += '<section class="notes">' + "".join(
-            etree.tostring(a, encoding="unicode", method="xml") for a in asides) + "</section>"
-    # lxml cannot name an attribute epub:type outside a namespace; write it as text.
-    return body.replace(' data-epub-type="', ' epub:type="')
+                new = None
+            if new is None:
+                del a.attrib["href"]
+            elif new != href:
+                a.set("href", new)
 
 
-def _xhtml_page(title: str, body: str, lang: str, file_name: str) -> epub.EpubHtml:
-    item = epub.EpubHtml(title=title, file_name=file_name, lang=lang)
-    item.content = f"<html><head><title>{escape(title)}</title></head><body>{body}</body></html>"
-    item.add_link(href="css/epub.css", rel="stylesheet", type="text/css")
+def print_page_starts(book) -> list:
+    """Lay out the print edition (without writing it) to learn where its pages begin; [] if it cannot be."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    from .pdf import contained_fetcher, page_starts, render_document
+
+    fetcher = contained_fetcher([book.manifest.root, STYLES])
+    try:
+        return page_starts(render_document(book, FontConfiguration(), fetcher))
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # WeasyPrint raises many kinds, a refused URL a BaseException
+        why = f"a resource outside the book was requested: {fetcher.refused[0]}" if fetcher.refused else str(exc)
+        log.warning(Diagnostic("E007", f"the EPUB has no page list: the print edition could not be laid out "
+                                       f"({why})", book.manifest.file.name).format())
+        return []
+
+
+def _item(uid: str, file_name: str, media_type: str, content: bytes, properties=()) -> epub.EpubItem:
+    item = epub.EpubItem(uid=uid, file_name=file_name, media_type=media_type, content=content)
+    item.properties = list(properties)
     return item
 
 
-def _part_page(book, part) -> epub.EpubHtml:
-    lang = part.language or book.meta.get("language") or "en"
-    epub_type = {"text": "chapter", "front": "introduction", "back": part.generated or "appendix"}[part.kind]
-    body = notes_to_asides(pages.part_body(book, part))
-    opener = notes_to_asides(pages.opener(part))
-    role = ' role="doc-chapter"' if part.kind == "text" else ""
-    section = (f'<section class="part {part.kind}" id="{part.id}" epub:type="{epub_type}"{role}>'
-               f'{opener}{body}</section>')
-    return _xhtml_page(part.title, section, lang, f"{part.id}.xhtml")
+def build_epub(book) -> tuple[epub.EpubBook, datetime]:
+    cover = make_cover(book)
+    pages = build_pages(book, cover)
+    page_list = place_page_markers(pages, book.page_starts)
+    nav = nav_page(book, pages, page_list)
+    store = ImageStore(book.manifest.root, {cover.file_name})
+    docs = {p.file_name: to_xhtml(p.root, title=p.title, lang=p.lang, css=CSS,
+                                  resolve_src=store.resolver(_where(book, p))) for p in [*pages, nav]}
+    resolve_links(docs)
 
-
-def _add_styles_and_fonts(eb: epub.EpubBook) -> None:
-    css = (STYLES / "epub.css").read_text(encoding="utf-8")
-    eb.add_item(epub.EpubItem(uid="style", file_name="css/epub.css", media_type="text/css", content=css))
-    for name in EPUB_FONTS:
-        path = STYLES / "fonts" / name
-        eb.add_item(epub.EpubItem(uid=f"font-{path.stem}", file_name=f"fonts/{name}",
-                                  media_type=FONT_TYPES[path.suffix], content=path.read_bytes()))
-
-
-def _metadata(eb: epub.EpubBook, book) -> None:
-    m = book.meta
-    eb.set_identifier(book_identifier(m))
-    eb.set_title(m["title"])
-    eb.set_language(m.get("language") or "en")
-    for i, editor in enumerate(m.get("editors", [])):
-        eb.add_author(editor, role="edt", uid=f"editor{i}")
-    for i, part in enumerate(book.texts):
-        eb.add_metadata("DC", "contributor", part.author, {"id": f"contributor{i}"})
-    for key, dc in (("publisher", "publisher"), ("rights", "rights"), ("description", "description")):
-        if m.get(key):
-            eb.add_metadata("DC", dc, str(m[key]))
-    if m.get("year"):
-        eb.add_metadata("DC", "date", str(m["year"]))
-
-
-def build_epub(book) -> epub.EpubBook:
+    images = [img for name, doc in docs.items() if name != "cover.xhtml"
+              for img in doc.iter(f"{{{XHTML}}}img")]
     eb = epub.EpubBook()
-    _metadata(eb, book)
-    _add_styles_and_fonts(eb)
-    lang = book.meta.get("language") or "en"
-    front = [
-        _xhtml_page(book.meta["title"], pages.title_page(book), lang, "title.xhtml"),
-        _xhtml_page("Copyright", pages.copyright_page(book), lang, "copyright.xhtml"),
-    ]
-    parts = [_part_page(book, p) for p in book.parts]
-    for item in front + parts:
+    eb.add_prefix("a11y", "http://www.idpf.org/epub/vocab/package/a11y/#")
+    describe(eb, book, has_pages=bool(page_list), has_images=bool(images),
+             images_described=all((img.get("alt") or "").strip() for img in images))
+    eb.add_item(_item("css", CSS, "text/css", (STYLES / "epub.css").read_bytes()))
+    for n, name in enumerate(EPUB_FONTS):
+        path = STYLES / "fonts" / name
+        eb.add_item(_item(f"font-{n}", f"fonts/{name}", FONT_TYPES[path.suffix], path.read_bytes()))
+    eb.add_item(_item("cover-image", cover.file_name, cover.media_type, cover.data, ["cover-image"]))
+    eb.add_metadata(None, "meta", "", {"name": "cover", "content": "cover-image"})
+    for n, (name, (media_type, data)) in enumerate(sorted(store.items.items())):
+        eb.add_item(_item(f"image-{n}", name, media_type, data))
+
+    spine = []
+    for n, page in enumerate(pages):
+        item = _item(f"doc-{n}", page.file_name, XHTML_TYPE, serialize(docs[page.file_name]))
         eb.add_item(item)
-    eb.toc = [epub.Link(page.file_name, page.title, page.file_name.rsplit(".", 1)[0]) for page in parts]
+        spine.append(item)
+    eb.add_item(_item("nav", nav.file_name, XHTML_TYPE, serialize(docs[nav.file_name]), ["nav"]))
     eb.add_item(epub.EpubNcx())
-    eb.add_item(epub.EpubNav())
-    eb.spine = [front[0], front[1], "nav", *parts]
-    return eb
+    eb.spine = spine
+    eb.toc = ncx_toc(pages)
+    guide_types = {"cover": "cover", "toc": "toc", "bodymatter": "text"}
+    eb.guide = [{"type": guide_types[kind], "href": href, "title": LANDMARK_TITLES[kind]}
+                for kind, href in landmarks(pages) if kind in guide_types]
+    return eb, modified(book)
+
+
+def _package_lang(opf: bytes, lang: str) -> bytes:
+    """xml:lang on the package element, which ebooklib does not write (Ace asks for it)."""
+    root = etree.fromstring(opf)
+    root.set("{http://www.w3.org/XML/1998/namespace}lang", lang)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+def reproducible_zip(data: bytes, when: datetime, lang: str) -> bytes:
+    """The same archive with every entry dated `when` (zip cannot go before 1980)."""
+    stamp = max((1980, 1, 1, 0, 0, 0), tuple(when.timetuple()[:6]))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp)
+            entry.external_attr = 0o644 << 16
+            entry.create_system = 3
+            content = src.read(info)
+            if info.filename.endswith(".opf"):
+                content = _package_lang(content, lang)
+            dst.writestr(entry, content, compress_type=info.compress_type, compresslevel=6)
+    return out.getvalue()
 
 
 def write_epub(book, target: Path) -> Path:
-    eb = build_epub(book)
-    link_across_files(eb)
     try:
+        if not book.page_starts:  # an EPUB-only build: lay out the print edition for the page-list
+            book.page_starts = print_page_starts(book)
+        eb, when = build_epub(book)
+        raw = io.BytesIO()
+        epub.write_epub(raw, eb, {"epub3_pages": False, "epub3_landmark": False, "mtime": when,
+                                  "raise_exceptions": True})
         with atomic_output(target) as tmp:
-            epub.write_epub(str(tmp), eb, {"epub3_pages": False})
+            Path(tmp).write_bytes(reproducible_zip(raw.getvalue(), when, book.meta.get("language") or "en"))
     except AnthologyError:
         raise
     except Exception as exc:
-        raise error("B003", f"could not write {target.name}: {exc}") from exc
+        raise error("B003", f"could not write {Path(target).name}: {exc}") from exc
     log.info("wrote %s", target)
     return target

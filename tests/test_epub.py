@@ -26,7 +26,6 @@ from anthology.render.blocks import PageStart
 from anthology.transforms.notes import SYMBOLS
 
 OPF_NS = {"opf": "http://www.idpf.org/2007/opf", "dc": "http://purl.org/dc/elements/1.1/"}
-GENERATED = {"bibliography", "index", "sources"}
 A11Y_FEATURES = {"structuralNavigation", "tableOfContents", "pageNavigation", "printPageNumbers", "readingOrder"}
 
 
@@ -159,12 +158,8 @@ def test_page_markers_stand_where_the_printed_pages_begin(default_book):
     docs = epub_documents(str(out["epub"]))
     context = {}
     for name in _spine_files(out["epub"]):
-        found = _marker_context(docs[name])
-        if Path(name).stem in GENERATED:  # no numbered blocks: only a section's first page is exact
-            found = dict(sorted(found.items())[:1])
-        context.update(found)
+        context.update(_marker_context(docs[name]))
     mid_paragraph = checked = 0
-    recorded_too_early = []
     for number, (before, after, in_paragraph) in sorted(context.items()):
         page = pdf[number - 1]
         if len(page) < 20:  # a blank page: its marker stands just before the next page's
@@ -173,11 +168,6 @@ def test_page_markers_stand_where_the_printed_pages_begin(default_book):
         # the first word may have begun on the previous page (hyphenated); compare what follows it
         probe = squash(" ".join(after.split()[1:9]))[:30]
         if not (probe and probe in page and page.find(probe) < 160):
-            if page[:30] in squash(after)[:4000]:
-                # the printed page begins a little later in the same flow: the start recorded by the
-                # PDF renderer (blocks.locate on the page's first text box) matched an earlier occurrence
-                recorded_too_early.append(number)
-                continue
             pytest.fail(f"page {number}: {after[:80]!r} is not at the top of that printed page")
         if in_paragraph:  # and what comes just before it ends the previous page
             tail = squash(" ".join(before.split()[-8:]))[-30:]
@@ -185,9 +175,6 @@ def test_page_markers_stand_where_the_printed_pages_begin(default_book):
             mid_paragraph += 1
     assert checked >= len(pdf) * 3 // 4
     assert mid_paragraph >= 5, "too few pages that begin inside a paragraph were checked"
-    if recorded_too_early:
-        pytest.xfail(f"pages {recorded_too_early}: render/pdf.py recorded a start earlier in the paragraph than "
-                     "the printed page (blocks.locate matched a short first text box such as 'of ' too soon)")
 
 
 def test_markers_go_to_the_exact_character_even_around_notes_and_inline_markup():

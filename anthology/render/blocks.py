@@ -13,7 +13,7 @@ from html import escape
 import lxml.html
 from lxml import etree
 
-BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dt", "dd", "td", "th"}
+BLOCK_TAGS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dt", "dd", "td", "th"}
 NOTE_CLASSES = {"footnote", "noteref"}
 
 

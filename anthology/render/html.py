@@ -134,8 +134,9 @@ GENERATED_BODIES = {
 
 def part_body(book: Book, part: Part) -> str:
     if part.generated:
+        from .blocks import number_blocks
         builder = GENERATED_BODIES.get(part.generated)
-        return builder(book) if builder else ""
+        return number_blocks(builder(book)) if builder else ""
     return part.html
 
 

@@ -57,23 +57,96 @@ def fixed_date(book) -> str:
 
 
 def contained_fetcher(roots: list[Path]):
-    """A URL fetcher that serves files inside `roots` and data: URIs, and fails on anything else."""
+    """A URL fetcher that serves regular files inside `roots` and data: URIs, within the limits of
+    anthology/limits.py, and fails on anything else (the rendering stops; nothing is fetched).
+
+    Refused: every scheme but file: and data:, any host, files outside `roots` (links resolved),
+    anything that is not a regular file (a pipe, a device such as /dev/zero, a folder: checked on
+    the open descriptor, never read), files over the byte limits, and images (from a file or a
+    data: URI) over the pixel limit, judged from their header without decoding them. Each refusal
+    is added to `fetcher.refused` as a `Refusal` before the error is raised.
+    """
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    class ContainedFetcher(URLFetcher):
-        def fetch(self, url, headers=None):
-            if url.startswith("data:"):
-                return super().fetch(url, headers)
-            parsed = urlparse(url)
-            path = Path(unquote(parsed.path))
-            if parsed.scheme == "file" and any(inside(path, root) for root in roots) and path.is_file():
-                return URLFetcherResponse(url, path.read_bytes())
-            refused.append(url)
-            raise ValueError(f"refused to load {url}")
+    from .. import limits
 
-    refused: list[str] = []
+    class Refusal(str):
+        """A refused URL (the string itself), with the code, the file's name and why."""
+
+        def __new__(cls, url: str, code: str, name: str, why: str):
+            self = super().__new__(cls, url)
+            self.code, self.name, self.why = code, name, why
+            return self
+
+    resolved_roots = [Path(os.path.realpath(root)) for root in roots]
+
+    def name_of(path: Path) -> str:
+        real = Path(os.path.realpath(path))
+        for root, resolved in zip(roots, resolved_roots):
+            if real.is_relative_to(resolved):
+                prefix = "" if root == roots[0] else f"{Path(root).name}/"
+                return prefix + real.relative_to(resolved).as_posix()
+        return str(path)
+
+    class ContainedFetcher(URLFetcher):
+        def refuse(self, url: str, code: str, name: str, why: str):
+            refused.append(Refusal(url, code, name, why))
+            raise ValueError(f"refused to load {url}: {why}")
+
+        def checked(self, url: str, name: str, data: bytes, headers=None):
+            problem = limits.image_problem(data) if limits.image_size(data) else None
+            if problem:
+                self.refuse(url, "G003", name, f"image '{name}' {problem}")
+            return URLFetcherResponse(url, data, headers)
+
+        def fetch(self, url, headers=None):
+            if url[:5].lower() == "data:":
+                response = super().fetch(url, headers)
+                try:
+                    data = response.read(limits.MAX_RESOURCE_BYTES + 1)
+                finally:
+                    response.close()
+                if len(data) > limits.MAX_RESOURCE_BYTES:
+                    self.refuse(url, "G003", "a data: URI", "a data: URI is too large")
+                return self.checked(url, "a data: URI", data, response.headers)
+            parsed = urlparse(url)
+            short = url if len(url) <= 120 else url[:117] + "..."
+            if parsed.scheme.lower() != "file" or parsed.netloc not in ("", "localhost"):
+                self.refuse(url, "B005", short, f"'{short}' is not a file in the book's folder")
+            path = Path(unquote(parsed.path))
+            if not any(inside(path, root) for root in roots):
+                self.refuse(url, "B005", short, f"'{short}' is outside the book's folder")
+            name = name_of(path)
+            try:
+                data = limits.read_regular(path, limits.MAX_RESOURCE_BYTES)
+            except limits.TooLarge as exc:
+                image = path.suffix.lower() in limits.IMAGE_SUFFIXES
+                self.refuse(url, "G003" if image else "M010", name, f"'{name}' {exc}")
+            except limits.Unreadable as exc:
+                self.refuse(url, "B009", name, f"'{name}' {exc}")
+            if path.suffix.lower() in limits.IMAGE_SUFFIXES and len(data) > limits.MAX_IMAGE_BYTES:
+                self.refuse(url, "G003", name, f"image '{name}' is {limits.megabytes(len(data))} "
+                                               f"(at most {limits.megabytes(limits.MAX_IMAGE_BYTES)})")
+            return self.checked(url, name, data)
+
+    def where(book, refusal) -> tuple[str | None, int | None, int | None]:
+        """The text and line that asked for a refused resource, if a text names it; else the file itself."""
+        if refusal.name == "a data: URI":
+            needles = [str(refusal)[:60]]
+        else:
+            needles = [refusal.name, str(refusal), unquote(urlparse(str(refusal)).path)]
+        needles = [n for n in needles if len(n) > 1]
+        for part in book.parts:
+            for needle in needles:
+                file, line, col = part.locate(needle, book.manifest.root)
+                if line is not None:
+                    return file, line, col
+        return (refusal.name if refusal.name != "a data: URI" else None), None, None
+
+    refused: list = []
     fetcher = ContainedFetcher(allowed_protocols=("file", "data"), fail_on_errors=True)
     fetcher.refused = refused
+    fetcher.where = where
     return fetcher
 
 
@@ -174,25 +247,39 @@ def _layout(book, stylesheet, fonts, fetcher, pushed=(), parts=None, extra_css="
     return html.render(stylesheets=[stylesheet], font_config=fonts)
 
 
-def _first_line(box, section=None, block=None):
-    """(section id, block element, text box) of the first line of text in the flow."""
-    from weasyprint.formatting_structure.boxes import TextBox
+def _first_line(box, section=None, block=None, line=None):
+    """(section id, block element, line box) of the first line of text in the flow."""
+    from weasyprint.formatting_structure.boxes import LineBox, TextBox
 
     element = getattr(box, "element", None)
-    if element is not None and getattr(box, "element_tag", None) and not blocks.is_note(element):
+    if element is not None and blocks.is_note(element):
+        return None
+    if element is not None and getattr(box, "element_tag", None):
         if element.get("data-b") is not None:
             block = element
-        if element.get("id") and (element.tag in ("section", "nav")):
+        if element.get("id") and element.tag in ("section", "nav"):
             section = element.get("id")
-    elif element is not None and blocks.is_note(element):
-        return None
+    if isinstance(box, LineBox):
+        line = box
     if isinstance(box, TextBox) and box.text.strip():
-        return section, block, box
+        return section, block, line or box
     for child in getattr(box, "children", None) or ():
-        found = _first_line(child, section, block)
+        found = _first_line(child, section, block, line)
         if found:
             return found
     return None
+
+
+def _line_text(line) -> str:
+    """The text of a printed line, its note calls left out."""
+    from weasyprint.formatting_structure.boxes import TextBox
+
+    if isinstance(line, TextBox):
+        return line.text
+    element = getattr(line, "element", None)
+    if element is not None and blocks.is_note(element) and getattr(line, "element_tag", None):
+        return ""
+    return "".join(_line_text(child) for child in getattr(line, "children", None) or ())
 
 
 def page_starts(document) -> list[blocks.PageStart]:
@@ -203,12 +290,12 @@ def page_starts(document) -> list[blocks.PageStart]:
         if not found:
             starts.append(blocks.PageStart(number, None, None, 0))
             continue
-        section, block_el, text_box = found
+        section, block_el, line = found
         if block_el is None:
             starts.append(blocks.PageStart(number, section, None, 0))
             continue
         block = int(block_el.get("data-b"))
-        offset = blocks.locate(block_el, text_box.text, last_offsets.get((section, block), 0))
+        offset = blocks.locate(block_el, _line_text(line), last_offsets.get((section, block), 0))
         last_offsets[(section, block)] = offset + 1
         starts.append(blocks.PageStart(number, section, block, offset))
     return starts
@@ -261,9 +348,16 @@ def write_pdf(book, target: Path) -> Path:
         raise
     except BaseException as exc:  # WeasyPrint raises many kinds, a refused URL a BaseException
         if fetcher.refused:
-            raise error("B005", f"a resource outside the book was requested: {fetcher.refused[0]}") from None
+            refusal = fetcher.refused[0]
+            file, line, col = fetcher.where(book, refusal)
+            raise error(refusal.code, f"the print edition may not load {refusal.why}", file, line, col) from None
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
+        if isinstance(exc, MemoryError):
+            raise error("B002", f"WeasyPrint ran out of memory writing {target.name}") from None
+        if isinstance(exc, RecursionError):
+            raise error("B002", f"WeasyPrint could not write {target.name}: the document is nested too deeply") \
+                from None
         raise error("B002", f"WeasyPrint could not write {target.name}: {exc}") from exc
     log.info("wrote %s (%s)", target, meta["title"])
     return target

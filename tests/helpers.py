@@ -4,7 +4,6 @@ from __future__ import annotations
 import re
 import zipfile
 from functools import lru_cache
-from pathlib import Path
 
 from lxml import etree
 from pypdf import PdfReader

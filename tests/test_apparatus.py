@@ -162,7 +162,7 @@ def test_default_book_cross_references_print_their_targets_page(default_book):
 
 def test_default_book_index_locators_are_pages_where_the_terms_stand(default_book):
     from anthology.manifest import load_manifest
-    from anthology.transforms.index import _normal, load_terms
+    from anthology.transforms.index import load_terms
     manifest, out = default_book
     pdf = str(out["pdf"])
     terms = {t.label: t for t in load_terms(load_manifest(manifest).index)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from helpers import pages_containing, pdf_pages, squash
+from helpers import pdf_pages, squash
 from pypdf import PdfReader
 
 from anthology.manifest import load_manifest

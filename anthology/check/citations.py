@@ -4,22 +4,14 @@ from __future__ import annotations
 
 import difflib
 
-from ..messages import AnthologyError, CATALOGUE, Diagnostic
-from ..yamlsafe import load_yaml
-from .sources import BookSources, read_text, relative
+from ..messages import CATALOGUE, Diagnostic
+from .sources import BookSources, read_yaml
 
 
 def bibliography_ids(book: BookSources, problems: list[Diagnostic]) -> set[str] | None:
     """The ids of the bibliography's entries; None if it could not be read (reported)."""
-    path = book.bibliography
-    name = relative(path, book.root)
-    text = read_text(path, name, problems)
-    if text is None:
-        return None
-    try:
-        doc = load_yaml(text, name)
-    except AnthologyError as exc:
-        problems.extend(exc.diagnostics)
+    name, doc = read_yaml(book.bibliography, book.root, problems)
+    if doc is None:
         return None
     data, base = doc.data, ()
     if isinstance(data, dict) and "references" in data:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from ..messages import AnthologyError, Diagnostic
+from ..messages import Diagnostic
 from ..transforms.index import EDGE_PUNCT, POSSESSIVE
-from ..yamlsafe import YamlDoc, load_yaml
+from ..yamlsafe import YamlDoc
 from .markdown import prose_blocks
-from .sources import BookSources, read_text, relative
+from .sources import BookSources, read_yaml, relative
 
 KEYS = ("term", "match", "kind", "notes", "sub")
 KINDS = ("person", "organisation", "event", "place", "topic")
@@ -88,14 +88,8 @@ class _Reader:
 
 
 def read_index(book: BookSources, problems: list[Diagnostic]) -> list[Term] | None:
-    name = relative(book.index, book.root)
-    text = read_text(book.index, name, problems)
-    if text is None:
-        return None
-    try:
-        doc = load_yaml(text, name)
-    except AnthologyError as exc:
-        problems.extend(exc.diagnostics)
+    name, doc = read_yaml(book.index, book.root, problems)
+    if doc is None:
         return None
     reader = _Reader(doc, name)
     if isinstance(doc.data, list):

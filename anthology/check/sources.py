@@ -7,6 +7,7 @@ from pathlib import Path
 from ..manifest import ContentItem, Manifest
 from ..messages import AnthologyError, Diagnostic
 from ..model import split_front_matter
+from ..yamlsafe import load_yaml
 from .markdown import Document, scan
 
 
@@ -57,6 +58,19 @@ def read_text(path: Path, name: str, problems: list[Diagnostic]) -> str | None:
         problems.append(Diagnostic("T009", f"byte 0x{data[exc.start]:02x} is not UTF-8", name, line, col))
         return None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_yaml(path: Path, root: Path, problems: list[Diagnostic]):
+    """(file name, strict YAML document) of a data file, or (name, None) with the problems reported."""
+    name = relative(path, root)
+    text = read_text(path, name, problems)
+    if text is None:
+        return name, None
+    try:
+        return name, load_yaml(text, name)
+    except AnthologyError as exc:
+        problems.extend(exc.diagnostics)
+        return name, None
 
 
 def _markdown_file(item: ContentItem, role: str, path: Path, root: Path,

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 MANIFEST ?= manifest.yaml
 
-.PHONY: book pdf epub test texts clean distclean a11y
+.PHONY: book pdf epub test texts clean distclean a11y bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ texts: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+# Our build against one naive single pass, on the default book and a synthetic ~1,000-page one
+# (about half an hour). Figures in build/bench.json and a table. Not part of `make test`.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(BIN)/python bench/run.py --out build/bench.json
 
 # DAISY Ace on the book's EPUB; fails on serious or critical violations. Not part of book/test.
 # Installs Ace into .a11y/ (npm, not global) and Debian's chromium if there is none.

@@ -2,20 +2,25 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import glyphs, pandoc, transforms
-from .render import blocks
-from .fsutil import folder_lock, remove_leftovers
+from . import glyphs, sanitize, transforms
+from .cache import FOLDER as CACHE_FOLDER, BuildCache
 from .check import check_book_sources
+from .fsutil import folder_lock, remove_leftovers
 from .manifest import load_manifest
 from .messages import AnthologyError
 from .model import load_book
+from .render import blocks
 from .render.epub import write_epub
 from .render.pdf import write_pdf
+from .sanitize import sanitize_book
 
 log = logging.getLogger(__name__)
+
+OUTPUTS = ("pdf", "epub")
 
 
 def run_checks_first(manifest) -> None:
@@ -26,34 +31,63 @@ def run_checks_first(manifest) -> None:
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise AnthologyError(errors)
-OUTPUTS = ("pdf", "epub")
 
 
 @dataclass
 class BuildResult:
     outputs: dict[str, Path]
+    converted: list[str] = field(default_factory=list)  # what pandoc converted
+    cached: list[str] = field(default_factory=list)     # what came from build/.cache/
+    stages: list[tuple[str, float]] = field(default_factory=list)  # (stage, seconds)
+
+    @property
+    def seconds(self) -> float:
+        return sum(s for _, s in self.stages)
+
+
+class Stages:
+    """Runs one stage, logs its start and its time (for -v and the progress display), keeps the times."""
+
+    def __init__(self):
+        self.times: list[tuple[str, float]] = []
+
+    def __call__(self, name: str, fn, *args):
+        log.debug("%s …", name, extra={"stage": name, "stage_event": "start"})
+        start = time.perf_counter()
+        result = fn(*args)
+        self.times.append((name, time.perf_counter() - start))
+        log.info("%s: %.2f s", name, self.times[-1][1], extra={"stage": name, "stage_event": "end"})
+        return result
 
 
 def build(manifest_path: Path | str, out_dir: Path | str | None = None,
-          only: tuple[str, ...] = OUTPUTS) -> BuildResult:
+          only: tuple[str, ...] = OUTPUTS, use_cache: bool = True) -> BuildResult:
+    """Build the book's outputs into `out_dir` (default: build/ beside the manifest).
+
+    Pandoc's conversions and the print layout are cached in `out_dir/.cache/`
+    unless `use_cache` is false (`--no-cache`), which neither reads nor writes it.
+    """
     manifest = load_manifest(manifest_path)
     out = Path(out_dir) if out_dir else manifest.root / "build"
     with folder_lock(out):
-        return _build(manifest, out, only)
+        return _build(manifest, out, only, BuildCache(out / CACHE_FOLDER if use_cache else None))
 
 
-def _build(manifest, out: Path, only: tuple[str, ...]) -> BuildResult:
+def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> BuildResult:
+    stage, outputs = Stages(), {}
     remove_leftovers(out)
-    run_checks_first(manifest)
-    book = load_book(manifest)
-    glyphs.check_book(book)
-    pandoc.book_to_ast(book)
-    transforms.apply(book)
-    pandoc.book_to_html(book)
-    blocks.number_book(book)
-    outputs = {}
+    stage("checking the sources", run_checks_first, manifest)
+    book = stage("reading the texts", load_book, manifest)
+    stage("checking the glyphs", glyphs.check_book, book)
+    stage("pandoc: Markdown to AST", cache.book_to_ast, book)
+    stage("transforming the texts", transforms.apply, book)
+    stage("pandoc: AST to HTML", cache.book_to_html, book)
+    stage("sanitizing the HTML", sanitize.sanitize_book, book)
+    stage("sanitising the HTML", sanitize_book, book)
+    stage("numbering the blocks", blocks.number_book, book)
     if "pdf" in only:
-        outputs["pdf"] = write_pdf(book, out / f"{manifest.slug}.pdf")
+        outputs["pdf"] = stage("laying out the PDF", cache.write_pdf, book, out / f"{manifest.slug}.pdf", write_pdf)
     if "epub" in only:
-        outputs["epub"] = write_epub(book, out / f"{manifest.slug}.epub")
-    return BuildResult(outputs)
+        outputs["epub"] = stage("packaging the EPUB", cache.write_epub, book, out / f"{manifest.slug}.epub", write_epub)
+    cache.finish()
+    return BuildResult(outputs, cache.converted, cache.cached, stage.times)

@@ -13,12 +13,27 @@ log = logging.getLogger("anthology")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
 
+def _verbosity(args) -> int:
+    from .progress import NORMAL, QUIET, VERBOSE
+    return QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
+
+
 def _cmd_build(args) -> int:
     from .build import OUTPUTS, build
-    result = build(args.manifest, args.out, tuple(args.only) if args.only else OUTPUTS)
+    from .progress import BuildProgress
+    with BuildProgress(_verbosity(args)):
+        result = build(args.manifest, args.out, tuple(args.only) if args.only else OUTPUTS,
+                       use_cache=not args.no_cache)
     for kind, path in result.outputs.items():
         print(f"{kind}: {path}")
     return EXIT_OK
+
+
+def _cmd_watch(args) -> int:
+    from .build import OUTPUTS
+    from .watch import watch
+    return watch(args.manifest, args.out, tuple(args.only) if args.only else OUTPUTS,
+                 use_cache=not args.no_cache, debounce=args.debounce, verbosity=_verbosity(args))
 
 
 def _cmd_import(args) -> int:
@@ -109,7 +124,18 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("manifest", nargs="?", default="manifest.yaml")
     b.add_argument("--out", help="output folder (default: build/ beside the manifest)")
     b.add_argument("--only", action="append", choices=("pdf", "epub"), help="build only this output")
+    b.add_argument("--no-cache", action="store_true",
+                   help="convert every text again and lay the book out again, ignoring build/.cache/")
     b.set_defaults(run=_cmd_build)
+
+    w = sub.add_parser("watch", help="rebuild the book whenever one of its files is saved (Ctrl-C stops)")
+    w.add_argument("manifest", nargs="?", default="manifest.yaml")
+    w.add_argument("--out", help="output folder (default: build/ beside the manifest)")
+    w.add_argument("--only", action="append", choices=("pdf", "epub"), help="build only this output")
+    w.add_argument("--no-cache", action="store_true", help="do not use build/.cache/")
+    w.add_argument("--debounce", type=float, default=0.5, metavar="SECONDS",
+                   help="wait until no file has changed for this long before rebuilding (default 0.5)")
+    w.set_defaults(run=_cmd_watch)
 
     i = sub.add_parser("import", help="turn raw sources into a clean Markdown text")
     i.add_argument("sources", nargs="+", help="one source, or several witnesses of one work")
@@ -165,6 +191,7 @@ def _configure_logging(level: int) -> None:
     handler = _CurrentStderr()
     handler.setFormatter(logging.Formatter("%(message)s"))
     handler.addFilter(_QuietFonts())
+    handler.setLevel(level)  # the progress display may lower the loggers' levels to follow the build
     for name in ("anthology", "weasyprint"):
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if getattr(h, "_anthology", False)]:

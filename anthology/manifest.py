@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import limits
+from .fsutil import inside
 from .messages import AnthologyError, Diagnostic
 from .schema import CONTENTS_ITEM, GENERATED_PAGES, SCHEMA, Field, Section
 from .yamlsafe import YamlDoc, load_yaml
@@ -39,6 +41,25 @@ class Manifest:
     @property
     def slug(self) -> str:
         return self.output.get("slug") or slugify(self.book["title"])
+
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # two letters at least: C:\\ is a drive, not a scheme
+# What the first bytes of a file say it is, for files that must be text.
+MAGIC = ((b"PK\x03\x04", "a zip archive (an EPUB, a DOCX or an ODT is one)"), (b"PK\x05\x06", "an empty zip archive"),
+         (b"%PDF", "a PDF"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
+         (b"\x1f\x8b", "a gzip archive"), (b"7z\xbc\xaf", "a 7-Zip archive"), (b"Rar!", "a RAR archive"))
+
+
+def _binary(path: Path) -> str | None:
+    """What a file that should be text is instead, judged by its first bytes; None if it may be text."""
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    for magic, what in MAGIC:
+        if head.startswith(magic):
+            return what
+    if b"\x00" in head:
+        return "a binary file (it holds NUL bytes)"
+    return None
 
 
 def slugify(text: str) -> str:
@@ -103,17 +124,39 @@ class _Validator:
         return value
 
     def file(self, value: str, path: tuple) -> Path | None:
+        """The file at `value` if it is a regular file inside the book's folder, of a size the
+        build can take (and, for Markdown and YAML, not an archive or other binary file)."""
         target = Path(value)
+        if _URL.match(value):
+            self.report("M006", f"'{value}' is a URL: the build reads files inside the book's folder and "
+                                "fetches nothing", path)
+            return None
         if target.is_absolute() or ".." in target.parts:
             self.report("M006", f"path '{value}' leaves the book's folder", path)
             return None
         full = self.root / target
-        if full.exists() and not full.resolve().is_relative_to(self.root.resolve()):
+        if not inside(full, self.root):  # a link (or a folder that is a link) out, dangling or not
             self.report("M006", f"path '{value}' is a link to a file outside the book's folder", path)
             return None
-        if not full.is_file():
+        problem = limits.regular_file_problem(full)
+        if problem == "does not exist":
             self.report("M005", f"file '{value}' does not exist", path)
             return None
+        if problem:
+            self.report("M009", f"'{value}' {problem}", path)
+            return None
+        kind = "text" if path[0] == "contents" else "image" if path[-1] == "cover-image" else "data"
+        limit = limits.MAX_TEXT_BYTES if kind == "text" else limits.MAX_DATA_BYTES
+        size = full.stat().st_size
+        if size > limit:
+            self.report("M010", f"file '{value}' is {limits.megabytes(size)}; the limit is {limits.megabytes(limit)}",
+                        path)
+            return None
+        if kind != "image":
+            what = _binary(full)
+            if what:
+                self.report("M011", f"file '{value}' is {what}, not text", path)
+                return None
         return full
 
     def contents(self, items) -> list[ContentItem]:
@@ -161,8 +204,14 @@ class _Validator:
 def load_manifest(file: Path | str) -> Manifest:
     """Read, validate and resolve a manifest; raise AnthologyError listing every problem."""
     file = Path(file)
-    if not file.is_file():
+    problem = limits.regular_file_problem(file)
+    if problem == "does not exist":
         raise AnthologyError(Diagnostic("M005", f"manifest '{file}' does not exist", str(file)))
+    if problem:
+        raise AnthologyError(Diagnostic("M009", f"manifest '{file}' {problem}", str(file)))
+    if file.stat().st_size > limits.MAX_DATA_BYTES:
+        raise AnthologyError(Diagnostic("M010", f"manifest '{file}' is {limits.megabytes(file.stat().st_size)}; "
+                                                f"the limit is {limits.megabytes(limits.MAX_DATA_BYTES)}", str(file)))
     doc = load_yaml(file.read_text(encoding="utf-8"), file.name if file.parent == Path(".") else str(file))
     if not isinstance(doc.data, dict):
         raise AnthologyError(Diagnostic("M007", "the manifest is not a mapping", doc.file, 1, 1))

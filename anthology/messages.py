@@ -25,6 +25,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "M006": ("error", "Keep every path inside the book's folder: no absolute paths, no '..', no links out."),
     "M007": ("error", "The top level of the manifest must be a mapping of keys to values."),
     "M008": ("error", "Give each item of `contents` a unique id (it is derived from the file name unless `id:` is set)."),
+    "M009": ("error", "Name a regular file: a folder, a named pipe or a device cannot be read as part of a book."),
+    "M010": ("error", "Make the file smaller, e.g. split a long text into several items of `contents`."),
+    "M011": ("error", "Name a UTF-8 text file here, not an archive (zip, EPUB) or another binary file: "
+                      "unpack it and import each text with `anthology import`."),
     # Texts
     "T001": ("error", "Add the key to the text's YAML front matter."),
     "T002": ("error", "Close the front matter with a line `---` and check its YAML."),
@@ -38,6 +42,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "B003": ("error", "The EPUB packager failed; the message above says why. The previous outputs are kept."),
     "B004": ("error", "Another build is writing into this folder; wait for it to finish or remove the stale lock file."),
     "B005": ("error", "Only files inside the book's folder and data: URIs may be used as resources."),
+    "B006": ("error", "Pandoc took too long on this file: split it into smaller items of `contents`, or look for "
+                      "deeply nested lists, quotes or emphasis that make it slow."),
+    "B007": ("error", "Pandoc ran out of memory on this file: split it into smaller items of `contents`."),
+    "B008": ("error", "Free some disk space where the book is written and build again; the previous outputs are kept."),
+    "B009": ("error", "A file the print edition loads is missing or is not a regular file: restore it "
+                      "(styles/ comes with anthology) or correct the path."),
     "P001": ("error", "The PDF failed preflight and was not written: fix the style or text named above."),
     # Apparatus
     "X001": ("error", "Correct the id after '#', or give the target that id (see docs/apparatus.md)."),
@@ -70,6 +80,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # Citations and the bibliography
     "C002": ("error", "The bibliography is CSL YAML: a list of entries, each a mapping with an `id`."),
     "C003": ("error", "Give each bibliography entry its own id."),
+    "C004": ("error", "Use an independent citation style (a CSL file with its own <citation> and <bibliography>), "
+                      "kept inside the book's folder: pandoc would fetch a dependent style's parent from the web."),
     # Images
     "G001": ("error", "Add the image or correct the path (image paths are relative to the manifest's folder)."),
     "G002": ("error", "Put the image inside the book's folder and use a relative path: the build fetches nothing else."),

@@ -1,84 +1,201 @@
-"""The only caller of pypandoc: Markdown to Pandoc AST, AST to HTML fragments.
+"""The only module that runs pandoc: Markdown to Pandoc AST, AST to HTML fragments.
 
 Pandoc only ever sees a body with its front matter removed, runs with
-`--sandbox` (it may read no file and fetch nothing), and with raw HTML and
-metadata blocks turned off, so a text cannot make it read files or emit markup
-of its own.
+`--sandbox` (it may read no file but those named on its command line), with raw
+HTML and metadata blocks turned off, so a text cannot make it read files or emit
+markup of its own. `--sandbox` does not stop citeproc from downloading the parent
+of a dependent citation style, so `check_csl` refuses such a style (C004) before
+pandoc sees it. Pandoc's HTML still carries whatever attributes a text wrote with
+the attribute syntax: anthology/sanitize.py cleans it. Each run is the pandoc binary of
+pypandoc-binary started here, with a wall-clock limit (`limits.PANDOC_TIMEOUT`,
+the process is killed when it is reached) and a heap limit
+(`+RTS -M<limits.PANDOC_MEMORY>`); either limit is a coded error naming the file.
 """
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
+import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 import pypandoc
 
+from . import limits
 from .messages import error
 
 log = logging.getLogger(__name__)
 
 MARKDOWN = "markdown-yaml_metadata_block-raw_html-raw_attribute-raw_tex"
-SANDBOX = ["--sandbox", "+RTS", "-M1024m", "-RTS"]
 DEFAULT_CSL = Path(__file__).resolve().parent.parent / "styles" / "csl" / "chicago-author-date.csl"
+HEAP_EXHAUSTED = 251  # the exit status of a Haskell program that reached its -M limit
+_LEVEL = re.compile(r"^\[(ERROR|WARNING|INFO)\]\s*")
 
 
-def _run(source: str, to: str, fmt: str, extra: list[str] | None = None) -> str:
+def sandbox_args() -> list[str]:
+    """What every pandoc run is given first: no file reads or fetches, and a heap limit."""
+    return ["--sandbox", "+RTS", f"-M{limits.PANDOC_MEMORY}", "-RTS"]
+
+
+@lru_cache(maxsize=1)
+def pandoc_path() -> str:
     try:
-        return pypandoc.convert_text(source, to, format=fmt, extra_args=SANDBOX + (extra or []))
+        return pypandoc.get_pandoc_path()
     except OSError as exc:
-        raise error("B001", f"pandoc could not be run: {exc}") from None
-    except RuntimeError as exc:
-        raise error("B001", f"pandoc failed: {str(exc).strip()}") from None
+        raise error("B001", f"pandoc could not be found: {exc}") from None
 
 
+def _environment() -> dict[str, str]:
+    """A small, fixed environment: pandoc needs no proxy, no home, no locale of the editor's."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
+    for key in ("SYSTEMROOT", "TMPDIR"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    return env
+
+
+def run_pandoc(args: list[str], source: str = "", where: str | None = None, timeout: float | None = None) -> str:
+    """Run pandoc with `args` (after the sandbox arguments) on `source`; its standard output.
+
+    `where` names the file the source comes from, for the diagnostics; `timeout` defaults
+    to `limits.PANDOC_TIMEOUT`.
+    """
+    command = [pandoc_path(), *sandbox_args(), *args]
+    timeout = limits.PANDOC_TIMEOUT if timeout is None else timeout
+    try:
+        done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True, timeout=timeout,
+                              env=_environment())
+    except subprocess.TimeoutExpired:
+        raise error("B006", f"pandoc did not finish within {timeout:g} s", file=where) from None
+    except OSError as exc:
+        raise error("B001", f"pandoc could not be run: {exc}", file=where) from None
+    stderr = done.stderr.decode("utf-8", "replace").strip()
+    if done.returncode == HEAP_EXHAUSTED or "Heap exhausted" in stderr:
+        raise error("B007", f"pandoc needed more than {limits.PANDOC_MEMORY.upper()}B of memory", file=where)
+    if done.returncode != 0:
+        raise error("B001", f"pandoc failed (exit status {done.returncode}): {_first_lines(stderr)}", file=where,
+                    hint="Correct the file named here if the message is about it; otherwise check that pandoc "
+                         "(pypandoc-binary) is installed: run `make book` again.")
+    for message in _messages(stderr):
+        log.warning("%s: pandoc: %s", where or "anthology", message)
+    return done.stdout.decode("utf-8", "replace")
+
+
+def _first_lines(text: str, count: int = 6) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return " ".join(lines[:count]) or "no message"
+
+
+def _messages(stderr: str) -> list[str]:
+    """Pandoc's warnings, one string each (a message may go on over several lines)."""
+    messages: list[str] = []
+    for line in stderr.splitlines():
+        if _LEVEL.match(line) or not messages:
+            messages.append(_LEVEL.sub("", line))
+        else:
+            messages[-1] += " " + line.strip()
+    return [m for m in messages if m.strip()]
+
+
+def _run(source: str, to: str, fmt: str, extra: list[str] | None = None, where: str | None = None) -> str:
+    return run_pandoc([f"--from={fmt}", f"--to={to}", *(extra or [])], source, where)
+
+
+@lru_cache(maxsize=1)
 def version() -> str:
-    return pypandoc.get_pandoc_version()
+    out = run_pandoc(["--version"], timeout=60)
+    m = re.match(r"pandoc(?:\.exe)?\s+(\S+)", out)
+    return m.group(1) if m else out.split("\n", 1)[0]
 
 
-def markdown_to_ast(markdown: str) -> dict:
-    return json.loads(_run(markdown, "json", MARKDOWN))
+def markdown_to_ast(markdown: str, where: str | None = None) -> dict:
+    return json.loads(_run(markdown, "json", MARKDOWN, where=where))
 
 
 def citeproc_args(bibliography: Path | None, csl: Path) -> list[str]:
     """Arguments that let pandoc read exactly these two files, and nothing else."""
     if bibliography is None:
         return []
+    check_csl(csl)
     return ["--citeproc", f"--bibliography={bibliography}", f"--csl={csl}", "-M", "link-citations=true"]
 
 
-def ast_to_html(ast: dict, citeproc: list[str] | None = None) -> str:
+def check_csl(csl: Path, where: str | None = None) -> None:
+    """Refuse a citation style pandoc would fetch more of: `--sandbox` does not stop citeproc
+    from downloading a dependent style's `independent-parent`. No DTDs or entities either."""
+    from lxml import etree
+
+    name = where or csl.name
+    try:
+        data = limits.read_regular(csl, limits.MAX_DATA_BYTES)
+    except ValueError as exc:
+        raise error("M009", f"citation style '{name}' {exc}", file=name) from None
+    if re.search(rb"<!(DOCTYPE|ENTITY)", data):
+        raise error("C004", "the citation style declares a DTD or entities", file=name)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        line = exc.position[0] if exc.position else None
+        raise error("C004", f"the citation style is not well-formed XML: {exc.msg}", file=name, line=line,
+                    hint="Use a CSL 1.0 style file, e.g. from https://github.com/citation-style-language/styles.") \
+            from None
+    for link in root.iter("{*}link"):
+        if link.get("rel") == "independent-parent":
+            raise error("C004", f"the citation style is a dependent style whose parent is "
+                                f"'{link.get('href')}'", file=name, line=link.sourceline)
+
+
+def ast_to_html(ast: dict, citeproc: list[str] | None = None, where: str | None = None) -> str:
     extra = ["--wrap=none"] + (citeproc or [])
     if citeproc:
         extra += ["-M", "suppress-bibliography=true"]
-    return _run(json.dumps(ast), "html5", "json", extra)
+    return _run(json.dumps(ast), "html5", "json", extra, where)
 
 
-def bibliography_html(bibliography: Path, csl: Path) -> str:
+def bibliography_html(bibliography: Path, csl: Path, where: str | None = None) -> str:
     """Every entry of the bibliography, rendered by citeproc in the chosen style."""
     document = "---\nnocite: |\n  @*\n---\n"
-    return _run(document, "html5", "markdown", ["--wrap=none"] + citeproc_args(bibliography, csl))
+    return _run(document, "html5", "markdown", ["--wrap=none"] + citeproc_args(bibliography, csl), where)
 
 
 def book_csl(manifest) -> Path:
     return manifest.csl or DEFAULT_CSL
 
 
+def _name(path: Path | None, root: Path) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return str(path)
+
+
 def book_to_ast(book) -> None:
     """Parse every part's body and headnote."""
+    root = book.manifest.root
     for part in book.parts:
         if part.body.strip():
-            part.ast = markdown_to_ast(part.body)
+            part.ast = markdown_to_ast(part.body, _name(part.source, root))
         if part.headnote.strip():
-            part.headnote_ast = markdown_to_ast(part.headnote)
+            part.headnote_ast = markdown_to_ast(part.headnote, _name(part.headnote_source, root))
 
 
 def book_to_html(book) -> None:
     """Render every part's transformed AST to one HTML fragment, citations resolved."""
-    citeproc = citeproc_args(book.manifest.bibliography, book_csl(book.manifest))
-    if book.manifest.bibliography is not None:
-        book.bibliography_html = bibliography_html(book.manifest.bibliography, book_csl(book.manifest))
+    manifest = book.manifest
+    root = manifest.root
+    csl = book_csl(manifest)
+    if manifest.bibliography is not None:
+        check_csl(csl, _name(csl, root))
+    citeproc = citeproc_args(manifest.bibliography, csl)
+    if manifest.bibliography is not None:
+        book.bibliography_html = bibliography_html(manifest.bibliography, csl, _name(manifest.bibliography, root))
     for part in book.parts:
         if part.ast is not None:
-            part.html = ast_to_html(part.ast, citeproc)
+            part.html = ast_to_html(part.ast, citeproc, _name(part.source, root))
         if part.headnote_ast is not None:
-            part.headnote_html = ast_to_html(part.headnote_ast, citeproc)
+            part.headnote_html = ast_to_html(part.headnote_ast, citeproc, _name(part.headnote_source, root))

@@ -3,8 +3,10 @@
 PyYAML's `safe_load` keeps the last of two duplicate keys silently, expands
 aliases (alias bombs), and reads `no` as False and `3.10` as 3.1. This loader
 walks PyYAML's event stream and node graph itself: it refuses tags, anchors,
-aliases and duplicate keys with file:line:col, resolves plain scalars with
-YAML 1.2's core schema (so `no` stays the string "no"), and remembers where
+aliases, duplicate keys and nesting deeper than `limits.MAX_YAML_DEPTH` with
+file:line:col, resolves plain scalars with YAML 1.2's core schema (so `no` stays
+the string "no"), keeps decimals as the text they were written as (`3.10` stays
+"3.10": an edition, a version or a date, never a measurement), and remembers where
 every value stands and how it was written so that later checks can point at it.
 """
 from __future__ import annotations
@@ -15,10 +17,10 @@ from pathlib import Path
 
 import yaml
 
+from . import limits
 from .messages import AnthologyError, Diagnostic
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9]*)$")
-_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _NULL = {"", "~", "null", "Null", "NULL"}
 _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
@@ -59,9 +61,7 @@ def _plain_scalar(value: str):
         return False
     if _INT.match(value):
         return int(value)
-    if _FLOAT.match(value) and any(c.isdigit() for c in value):
-        return float(value)
-    return value
+    return value  # `3.10`, `1e3`, `.5`: the text as written
 
 
 class _Builder:
@@ -103,10 +103,19 @@ class _Builder:
 
 
 def _check_events(text: str, file: str, offset: int) -> list[Diagnostic]:
-    """Tags, anchors and aliases are refused before anything is composed."""
+    """Tags, anchors, aliases and too deep nesting are refused before anything is composed."""
     problems = []
+    depth = 0
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         loc = _loc(event.start_mark, offset)
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > limits.MAX_YAML_DEPTH:
+                problems.append(Diagnostic("Y001", f"the YAML is nested more than {limits.MAX_YAML_DEPTH} levels deep",
+                                           file, loc.line, loc.col, "Write the value out with fewer levels of nesting."))
+                return problems
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
         if isinstance(event, yaml.AliasEvent):
             problems.append(Diagnostic("Y003", f"alias '*{event.anchor}' is not allowed", file, loc.line, loc.col))
             continue

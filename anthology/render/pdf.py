@@ -350,9 +350,14 @@ def write_pdf(book, target: Path) -> Path:
         if fetcher.refused:
             refusal = fetcher.refused[0]
             file, line, col = fetcher.where(book, refusal)
-            raise error(refusal.code, f"the print edition may not load {refusal.why}", file, line, col) from None
+            raise error(refusal.code, f"the print renderer refused a resource: {refusal.why}", file, line, col) \
+                from None
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
+        from ..fsutil import DISK_FULL
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:  # WeasyPrint writes the fonts to a temporary folder
+            raise error("B008", f"could not write {target.name}: {exc.strerror} (the disk is full or a file size "
+                                "limit was reached)", file=str(target)) from None
         if isinstance(exc, MemoryError):
             raise error("B002", f"WeasyPrint ran out of memory writing {target.name}") from None
         if isinstance(exc, RecursionError):

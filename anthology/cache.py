@@ -1,0 +1,393 @@
+"""The build cache under `build/.cache/`: what pandoc made of each text, and the last print layouts.
+
+Every entry is keyed by a hash of everything its content depends on, and nothing else:
+
+- `ast`: a part's Markdown body or headnote → Pandoc AST (before the transforms), keyed by the
+  Markdown, pandoc's reader options and the tool versions;
+- `html`: a part's transformed AST → HTML fragment, keyed by that AST (with the book-wide numbers
+  of index anchors replaced by the part's own, see `_slot_index_anchors`), the bibliography and
+  CSL files when citeproc runs, and the tool versions; `bib`: the bibliography page likewise;
+- `layout` and `pdf`: the print layout (where the pages begin, the index's page numbers) and the
+  PDF bytes, keyed by the first pass's print document, the print styles and fonts, the images
+  it shows, the book's metadata, the PDF options and the code of the whole package.
+
+So after an edit to one text only that text goes through pandoc again. Each entry carries its
+key and a SHA-256 of its payload; an entry that is truncated, does not parse, or does not match
+is logged, deleted and made again, never trusted. Entries are written atomically. After a
+successful build, entries it did not use are deleted, except the last few layouts.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from . import __version__, pandoc
+from .fsutil import TEMP_PREFIX, atomic_output
+
+log = logging.getLogger(__name__)
+
+FOLDER = ".cache"
+FORMAT = 1
+PACKAGE = Path(__file__).resolve().parent
+STYLES = PACKAGE.parent / "styles"
+KEEP_LAYOUTS = 3
+_SLOT = "anthology-ix-slot-"
+_SLOT_ID = re.compile(r'id="' + _SLOT + r'(\d+)"')
+_INDEX_ID = re.compile(r"^ix-\d+$")
+_RESOURCE = re.compile(r"""(?:\ssrc="([^"]+)"|url\(\s*['"]?([^'")]+)['"]?\s*\))""")
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def digest(*parts) -> str:
+    """The key of these parts: their canonical JSON, hashed."""
+    return _sha(json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode())
+
+
+def file_digest(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return _sha(Path(path).read_bytes())
+    except OSError:
+        return None
+
+
+def tree_digest(root: Path, keep: Callable[[Path], bool] = lambda p: True) -> str:
+    """One hash of every file under `root` (names and contents)."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and keep(p) and "__pycache__" not in p.parts)
+    return digest([(str(p.relative_to(root)), file_digest(p)) for p in files])
+
+
+def tool_versions() -> dict:
+    """The versions every key includes, and the code that calls pandoc (its options live there)."""
+    import weasyprint
+
+    return {"anthology": __version__, "pandoc": pandoc.version(), "weasyprint": weasyprint.__version__,
+            "pandoc.py": file_digest(Path(pandoc.__file__)), "format": FORMAT}
+
+
+class BuildCache:
+    """One build's view of the cache folder; `BuildCache(None)` (--no-cache) reads and writes nothing."""
+
+    def __init__(self, folder: Path | None):
+        self.folder = Path(folder) if folder is not None else None
+        self.used: set[Path] = set()
+        self.converted: list[str] = []   # what pandoc converted in this build
+        self.cached: list[str] = []      # what came from the cache
+        self._versions: dict | None = None
+        if self.folder is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for leftover in self.folder.rglob(TEMP_PREFIX + "*"):  # from a build that was killed
+                leftover.unlink(missing_ok=True)
+
+    @property
+    def enabled(self) -> bool:
+        return self.folder is not None
+
+    @property
+    def versions(self) -> dict:
+        if self._versions is None:
+            self._versions = tool_versions()
+        return self._versions
+
+    # Entries: a header line (JSON: format, kind, key, size, sha256 of the payload), then the payload.
+
+    def _path(self, kind: str, key: str) -> Path:
+        return self.folder / kind / f"{key}.entry"
+
+    def read(self, kind: str, key: str) -> bytes | None:
+        if not self.enabled:
+            return None
+        path = self._path(kind, key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            return self._damaged(path, str(exc))
+        head, newline, payload = data.partition(b"\n")
+        try:
+            header = json.loads(head)
+        except ValueError:
+            return self._damaged(path, "its header is not JSON")
+        if not newline or not isinstance(header, dict):
+            return self._damaged(path, "it has no header")
+        if header.get("format") != FORMAT or header.get("kind") != kind or header.get("key") != key:
+            return self._damaged(path, "its header names another entry")
+        if header.get("size") != len(payload):
+            return self._damaged(path, f"it holds {len(payload)} bytes, not {header.get('size')}")
+        if header.get("sha256") != _sha(payload):
+            return self._damaged(path, "its checksum does not match")
+        self.used.add(path)
+        return payload
+
+    def _damaged(self, path: Path, why: str) -> None:
+        log.warning("cache entry %s is damaged (%s): making it again", self._name(path), why)
+        path.unlink(missing_ok=True)
+        return None
+
+    def _name(self, path: Path) -> str:
+        return str(path.relative_to(self.folder.parent)) if self.folder else str(path)
+
+    def write(self, kind: str, key: str, payload: bytes) -> None:
+        if not self.enabled:
+            return
+        path = self._path(kind, key)
+        header = json.dumps({"format": FORMAT, "kind": kind, "key": key, "size": len(payload),
+                             "sha256": _sha(payload)}, sort_keys=True).encode()
+        with atomic_output(path) as tmp:
+            Path(tmp).write_bytes(header + b"\n" + payload)
+        self.used.add(path)
+
+    def read_json(self, kind: str, key: str):
+        payload = self.read(kind, key)
+        if payload is None:
+            return None
+        try:
+            return json.loads(payload)
+        except ValueError:
+            return self._damaged(self._path(kind, key), "its payload is not JSON")
+
+    def write_json(self, kind: str, key: str, value) -> None:
+        self.write(kind, key, json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode())
+
+    # Pandoc's conversions.
+
+    def _convert_all(self, kind: str, jobs: list[tuple[str, str, Callable[[], object]]]) -> list:
+        """Each job's value, from the cache or made (several pandocs at once) and stored.
+
+        What pandoc warned about while making a value is stored with it and logged again
+        whenever the value comes from the cache, so a warning does not vanish after one build.
+        """
+        results: list = [None] * len(jobs)
+        missing = []
+        for n, (label, key, _) in enumerate(jobs):
+            entry = self.read_json(kind, key)
+            if not (isinstance(entry, dict) and "value" in entry and isinstance(entry.get("warnings"), list)):
+                if entry is not None:
+                    self._damaged(self._path(kind, key), "it does not hold a value")
+                missing.append(n)
+                continue
+            results[n] = entry["value"]
+            self.cached.append(f"{label} ({kind})")
+            log.info("cache: %s (%s)", label, kind,
+                     extra={"cache_event": "cached", "cache_kind": kind, "cache_label": label})
+            for warning in entry["warnings"]:
+                logging.getLogger(pandoc.__name__).warning("%s", warning)
+
+        def make(n: int):
+            label, key, convert = jobs[n]
+            with _WarningsOfThisThread() as warnings:
+                value = convert()
+            self.write_json(kind, key, {"value": value, "warnings": warnings.messages})
+            self.converted.append(f"{label} ({kind})")
+            log.info("pandoc: converted %s (%s)", label, kind,
+                     extra={"cache_event": "converted", "cache_kind": kind, "cache_label": label})
+            return value
+
+        if missing:
+            log.debug("pandoc: converting %d of %d (%s)", len(missing), len(jobs), kind,
+                      extra={"cache_event": "start", "cache_kind": kind, "total": len(missing)})
+            workers = max(1, min(len(missing), os.cpu_count() or 1))
+            with ThreadPoolExecutor(workers) as pool:
+                for n, value in zip(missing, pool.map(make, missing)):
+                    results[n] = value
+        return results
+
+    def book_to_ast(self, book) -> None:
+        """`pandoc.book_to_ast`, through the cache: every part's body and headnote parsed."""
+        versions = self.versions
+        jobs, targets = [], []
+        for part in book.parts:
+            for attr, text, source in (("ast", part.body, part.source),
+                                       ("headnote_ast", part.headnote, part.headnote_source)):
+                if text.strip():
+                    key = digest("ast", versions, pandoc.MARKDOWN, text)
+                    label = _label(book, part, source, attr)
+                    jobs.append((label, key, lambda text=text, label=label: pandoc.markdown_to_ast(text, where=label)))
+                    targets.append((part, attr))
+        for (part, attr), ast in zip(targets, self._convert_all("ast", jobs)):
+            setattr(part, attr, ast)
+
+    def book_to_html(self, book) -> None:
+        """`pandoc.book_to_html`, through the cache: each transformed AST to an HTML fragment."""
+        manifest = book.manifest
+        bibliography, csl = manifest.bibliography, pandoc.book_csl(manifest)
+        if bibliography is not None:
+            pandoc.check_csl(csl, _relative(csl, manifest.root))
+        citeproc = pandoc.citeproc_args(bibliography, csl)
+        sources = {"bibliography": file_digest(bibliography), "csl": file_digest(csl)} if citeproc else {}
+        if bibliography is not None:
+            key = digest("bib", self.versions, sources)
+            where = _relative(bibliography, manifest.root)
+            [book.bibliography_html] = self._convert_all(
+                "bib", [(where, key, lambda: pandoc.bibliography_html(bibliography, csl, where=where))])
+        jobs, targets = [], []
+        for part in book.parts:
+            for attr, ast, source in (("html", part.ast, part.source),
+                                      ("headnote_html", part.headnote_ast, part.headnote_source)):
+                if ast is not None:
+                    slotted, anchors = _slot_index_anchors(ast)
+                    key = digest("html", self.versions, sources, slotted)
+                    label = _label(book, part, source, attr)
+                    jobs.append((label, key, lambda slotted=slotted, label=label:
+                                 pandoc.ast_to_html(slotted, citeproc, where=label)))
+                    targets.append((part, attr, anchors))
+        for (part, attr, anchors), html in zip(targets, self._convert_all("html", jobs)):
+            setattr(part, attr, _restore_index_anchors(html, anchors))
+
+    # The print layout.
+
+    def layout_key(self, book) -> str | None:
+        """The key of the book's print layout: what the first layout pass would be given."""
+        if not self.enabled:
+            return None
+        from .render import html as pages
+        from .render import pdf
+
+        document = pages.print_document(book, pdf.page_css(book.manifest.output))
+        resources = sorted({m.group(1) or m.group(2) for m in _RESOURCE.finditer(document)})
+        root = book.manifest.root
+        return digest("layout", self.versions, tree_digest(PACKAGE, lambda p: p.suffix == ".py"),
+                      tree_digest(STYLES, lambda p: p.name != "epub.css"), document,
+                      [(r, file_digest(root / r) if "://" not in r and not r.startswith("data:") else r)
+                       for r in resources],
+                      book.meta, book.manifest.output.get("pdf"), os.environ.get("SOURCE_DATE_EPOCH"))
+
+    def write_pdf(self, book, target: Path, render: Callable) -> Path:
+        """`render(book, target)` (render/pdf.py's write_pdf), unless this very layout is in the cache."""
+        key = self.layout_key(book)
+        layout = self.read_json("layout", key) if key else None
+        data = self.read("pdf", key) if layout is not None else None
+        if layout is not None and data is not None and _apply_layout(book, layout):
+            with atomic_output(target) as tmp:
+                Path(tmp).write_bytes(data)
+            self.cached.append("the print layout (pdf)")
+            log.info("cache: the print layout is unchanged: %s from the cache", Path(target).name,
+                     extra={"cache_event": "cached", "cache_kind": "pdf", "cache_label": "the print layout"})
+            return target
+        path = render(book, target)
+        if key:
+            self.write("pdf", key, Path(path).read_bytes())
+            self.write_json("layout", key, _layout_of(book))
+        return path
+
+    def write_epub(self, book, target: Path, package: Callable) -> Path:
+        """`package(book, target)` (render/epub.py's write_epub); without the PDF, the page starts
+        come from the cache when this layout is there, and are kept when the packager lays it out."""
+        key = None
+        if self.enabled and not book.page_starts:
+            key = self.layout_key(book)
+            layout = self.read_json("layout", key)
+            if layout is not None and _apply_layout(book, layout):
+                key = None
+                self.cached.append("the print layout (layout)")
+                log.info("cache: the print layout is unchanged: page starts from the cache",
+                         extra={"cache_event": "cached", "cache_kind": "layout", "cache_label": "the print layout"})
+        path = package(book, target)
+        if key and book.page_starts:
+            self.write_json("layout", key, _layout_of(book))
+        return path
+
+    def finish(self) -> None:
+        """After a successful build: delete the entries it did not use, but keep the last few layouts."""
+        if not self.enabled:
+            return
+        for kind_folder in (p for p in self.folder.iterdir() if p.is_dir()):
+            entries = sorted(kind_folder.glob("*.entry"), key=lambda p: p.stat().st_mtime, reverse=True)
+            if kind_folder.name in ("layout", "pdf"):
+                for entry in [e for e in entries if e in self.used]:
+                    entry.touch()
+                entries = [e for e in entries if e not in self.used][max(0, KEEP_LAYOUTS - 1):]
+            for entry in entries:
+                if entry not in self.used:
+                    entry.unlink(missing_ok=True)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _label(book, part, source: Path | None, attr: str) -> str:
+    if source is not None:
+        return _relative(source, book.manifest.root)
+    return f"{part.id} ({'headnote' if 'headnote' in attr else 'body'})"
+
+
+class _WarningsOfThisThread(logging.Handler):
+    """Collects what pandoc's module warns about from the current thread, while the block runs."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+        self.thread = threading.get_ident()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.messages.append(record.getMessage())
+
+    def __enter__(self):
+        logging.getLogger(pandoc.__name__).addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        logging.getLogger(pandoc.__name__).removeHandler(self)
+
+
+def _slot_index_anchors(ast: dict) -> tuple[dict, list[str]]:
+    """The AST with its index anchors numbered within the part, and their book-wide ids in order.
+
+    Index anchors are numbered across the whole book (`ix-1` …), so one occurrence more in an
+    early text would change every later text's AST; with the part's own numbering the key of a
+    text that did not change stays the same, and the ids are put back into its HTML.
+    """
+    anchors: list[str] = []
+
+    def visit(node):
+        if isinstance(node, list):
+            return [visit(x) for x in node]
+        if not isinstance(node, dict):
+            return node
+        if node.get("t") == "Span":
+            (ident, classes, kvs), inlines = node["c"]
+            if "ix" in classes and _INDEX_ID.match(ident):
+                anchors.append(ident)
+                return {"t": "Span", "c": [[f"{_SLOT}{len(anchors)}", classes, kvs], visit(inlines)]}
+        return {k: visit(v) for k, v in node.items()}
+
+    return visit(ast), anchors
+
+
+def _restore_index_anchors(html: str, anchors: list[str]) -> str:
+    return _SLOT_ID.sub(lambda m: f'id="{anchors[int(m.group(1)) - 1]}"', html) if anchors else html
+
+
+def _layout_of(book) -> dict:
+    return {"page_starts": [[s.page, s.section, s.block, s.offset] for s in book.page_starts],
+            "index_pages": getattr(book, "index_pages", {}) or {}}
+
+
+def _apply_layout(book, layout) -> bool:
+    from .render.blocks import PageStart
+
+    try:
+        starts = [PageStart(int(p), s, b, int(o)) for p, s, b, o in layout["page_starts"]]
+        index_pages = {str(k): int(v) for k, v in layout["index_pages"].items()}
+    except (KeyError, TypeError, ValueError, AttributeError):
+        log.warning("cache: a print layout entry is malformed: laying the book out again")
+        return False
+    book.page_starts, book.index_pages = starts, index_pages
+    return True

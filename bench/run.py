@@ -1,0 +1,334 @@
+"""`make bench`: our build against one naive single pass, on the default book and a ~1,000-page one.
+
+Every figure is measured in a child process of its own (imports done before the clock starts),
+while this process samples the memory of the child and everything it starts (pandoc), summed
+over the processes (psutil; without it, the largest single process from getrusage).
+
+    python bench/run.py [--pages 1000] [--texts 40] [--out build/bench.json] [--keep DIR]
+
+What is measured, for each book:
+  naive         pandoc each text to an HTML fragment (the same reader, citeproc when the book has a
+                bibliography), the fragments in one HTML document, one WeasyPrint render to PDF with
+                the same print.css and page size: what a single pass costs.
+  first         `anthology build` (PDF and EPUB) into an empty folder: no cache.
+  rebuild       `anthology build` again, nothing changed (the cache serves the conversions and the PDF).
+  relayout      after a change to the book's metadata that every page's layout must follow (the
+                copyright page's rights line): the conversions come from the cache, the print layout
+                is done again: a full rebuild of the outputs.
+  one-text      after a one-word edit in one text (the middle one): incremental build, PDF and EPUB.
+  epub-only     after another one-word edit in that text: `anthology build --only epub`.
+  check         `anthology check`.
+It writes the figures to build/bench.json and prints a table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SAMPLE_EVERY = 0.05
+
+
+# --- The synthetic anthology ----------------------------------------------------------------
+
+_FRONT = re.compile(r"\A---\n(.*?\n)---\n", re.S)
+_NOTE_LABEL = re.compile(r"\[\^([^\]\s]+)\]")
+
+
+def _split(text: str) -> tuple[str, str]:
+    m = _FRONT.match(text)
+    return (m.group(1), text[m.end():]) if m else ("", text)
+
+
+def _relabel(body: str, copy: int, offset: int) -> str:
+    """The body's notes relabelled for its `copy`-th repetition in one text: numbers go on, others get a suffix."""
+    def label(m):
+        name = m.group(1)
+        return f"[^{int(name) + offset}]" if name.isdigit() else f"[^{name}x{copy}]"
+    return _NOTE_LABEL.sub(label, body) if copy else body
+
+
+def _note_count(body: str) -> int:
+    return max([int(n) for n in _NOTE_LABEL.findall(body) if n.isdigit()] or [0])
+
+
+def _paragraph_cut(body: str, size: int) -> str:
+    """The body cut after whole paragraphs to about `size` characters, keeping its notes' definitions."""
+    paragraphs = body.split("\n\n")
+    definitions = [p for p in paragraphs if p.lstrip().startswith("[^")]
+    kept, total = [], 0
+    for p in (p for p in paragraphs if not p.lstrip().startswith("[^")):
+        if total >= size:
+            break
+        kept.append(p)
+        total += len(p)
+    used = set(_NOTE_LABEL.findall("\n\n".join(kept)))
+    defs = [d for d in definitions if (m := _NOTE_LABEL.match(d.lstrip())) and m.group(1) in used]
+    return "\n\n".join(kept + defs) + "\n"
+
+
+def synthetic_book(folder: Path, pages: int, texts: int) -> Path:
+    """A book of about `pages` printed pages: `texts` texts of varied length, made from texts/*.md."""
+    sources = [_split((ROOT / "texts" / f"{name}.md").read_text(encoding="utf-8"))
+               for name in ("castoriadis-1964", "pallis-1975", "wetzel-2005")]
+    chars_per_page = 1700  # the default book: 119 KB of texts on about 70 pages
+    total = pages * chars_per_page
+    weights = [0.4 + (i * 7 % 11) / 6 for i in range(texts)]  # lengths from 0.4 to 2.1 times the mean
+    (folder / "texts").mkdir(parents=True, exist_ok=True)
+    contents = []
+    for i in range(texts):
+        meta, body = sources[i % len(sources)]
+        size = int(total * weights[i] / sum(weights))
+        parts, offset, copy = [], 0, 0
+        while sum(len(p) for p in parts) < size:
+            piece = _relabel(body, copy, offset)
+            offset += _note_count(body)
+            copy += 1
+            parts.append(piece)
+        text = _paragraph_cut("\n\n".join(parts), size)
+        name = f"t{i + 1:02d}"
+        title = f"Text {i + 1}: " + re.search(r"^title: (.*)$", meta, re.M).group(1).strip("'\"")
+        author = re.search(r"^author: (.*)$", meta, re.M).group(1)
+        front = (f"---\ntitle: {json.dumps(title)}\nauthor: {json.dumps(author)}\ndate: {1960 + i}\n"
+                 f"language: en\nrights: Benchmark copy.\nretrieved-from: anthology benchmark\n---\n\n")
+        (folder / "texts" / f"{name}.md").write_text(front + text, encoding="utf-8")
+        contents.append(f"  - text: texts/{name}.md")
+    shutil.copy(ROOT / "index.yaml", folder / "index.yaml")
+    manifest = (
+        "schema: 1\nbook:\n  title: A Benchmark Anthology\n  editors: [The anthology collective]\n"
+        "  publisher: anthology editions\n  year: 2026\n  language: en\n  rights: Benchmark.\n"
+        "index: index.yaml\ncontents:\n" + "\n".join(contents) +
+        "\n  - back: index\n  - back: sources\noutput:\n  pdf:\n    trim: 6x9in\n    profile: press\n")
+    (folder / "manifest.yaml").write_text(manifest, encoding="utf-8")
+    return folder / "manifest.yaml"
+
+
+def copy_default_book(folder: Path) -> Path:
+    for name in ("manifest.yaml", "bibliography.yaml", "index.yaml"):
+        if (ROOT / name).exists():
+            shutil.copy(ROOT / name, folder / name)
+    for sub in ("texts", "notes", "images"):
+        if (ROOT / sub).is_dir():
+            shutil.copytree(ROOT / sub, folder / sub, ignore=shutil.ignore_patterns("*.corrections.yaml"))
+    return folder / "manifest.yaml"
+
+
+def edit_one_text(manifest: Path, n: int) -> Path:
+    """A one-word edit in the middle text of the book (no index term added or removed)."""
+    texts = sorted((manifest.parent / "texts").glob("*.md"))
+    text = texts[len(texts) // 2]
+    content = text.read_text(encoding="utf-8")
+    front, body = _split(content)
+    at = body.index(" the ", len(body) // 3)
+    text.write_text(content[: len(content) - len(body)] + body[:at] + f" the{' very' * n} " + body[at + 5:],
+                    encoding="utf-8")
+    return text
+
+
+# --- Measurements, each in a child process ----------------------------------------------------
+
+def _child(task: dict) -> dict:
+    import logging
+    import resource
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    logging.getLogger("anthology").setLevel(logging.ERROR)
+    import weasyprint  # noqa: F401 (imports before the clock)
+
+    from anthology.build import build
+    from anthology.check import run_checks
+
+    kind, manifest = task["kind"], Path(task["manifest"])
+    start = time.perf_counter()
+    extra = {}
+    if kind == "naive":
+        extra["pages"] = naive_single_pass(manifest, Path(task["out"]))
+    elif kind == "check":
+        report = run_checks(manifest)
+        extra["errors"] = len(report.errors)
+    else:
+        result = build(manifest, task["out"], tuple(task.get("only") or ("pdf", "epub")))
+        extra["converted"] = len(result.converted)
+        extra["cached"] = len(result.cached)
+        extra["stages"] = {name: round(s, 2) for name, s in result.stages}
+    seconds = time.perf_counter() - start
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"seconds": seconds, "maxrss_self_mb": self_kb / 1024, "maxrss_children_mb": children_kb / 1024, **extra}
+
+
+def naive_single_pass(manifest_path: Path, out: Path) -> int:
+    """Pandoc each text to HTML, then one WeasyPrint render of the whole book with the same print.css."""
+    from html import escape
+
+    import pypandoc
+    from weasyprint import CSS, HTML
+
+    from anthology.manifest import load_manifest
+    from anthology.render.pdf import STYLES, page_css
+
+    manifest = load_manifest(manifest_path)
+    pandoc = pypandoc.get_pandoc_path()
+    citeproc = (["--citeproc", f"--bibliography={manifest.bibliography}", "-M", "suppress-bibliography=true"]
+                if manifest.bibliography else [])
+    sections = []
+    for item in manifest.contents:
+        if item.path is None:
+            continue
+        meta, body = _split(item.path.read_text(encoding="utf-8"))
+        html = subprocess.run([pandoc, "--from=markdown-yaml_metadata_block-raw_html", "--to=html5",
+                               "--wrap=none", *citeproc], input=body.encode(), capture_output=True,
+                              check=True).stdout.decode()
+        title = re.search(r"^title: (.*)$", meta, re.M)
+        sections.append(f'<section class="part text"><h1 class="part-title">'
+                        f'{escape(title.group(1) if title else item.id)}</h1><div class="body">{html}</div></section>')
+    document = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>naive</title>'
+                f'<style>{page_css(manifest.output)}</style></head><body>{"".join(sections)}</body></html>')
+    out.mkdir(parents=True, exist_ok=True)
+    rendered = HTML(string=document, base_url=str(manifest.root) + "/").render(
+        stylesheets=[CSS(filename=str(STYLES / "print.css"))])
+    rendered.write_pdf(out / "naive.pdf")
+    return len(rendered.pages)
+
+
+def measure(task: dict) -> dict:
+    """Run one task in a child process; its figures, and the peak of the summed memory of its processes."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    proc = subprocess.Popen([sys.executable, __file__, "--child", json.dumps(task)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    if psutil is not None:
+        try:
+            parent = psutil.Process(proc.pid)
+            while proc.poll() is None:
+                total = 0
+                for p in [parent, *parent.children(recursive=True)]:
+                    try:
+                        total += p.memory_info().rss
+                    except psutil.Error:
+                        pass
+                peak = max(peak, total)
+                time.sleep(SAMPLE_EVERY)
+        except psutil.Error:
+            pass
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"bench: {task['kind']} failed:\n{err[-3000:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    result["peak_mb"] = peak / 2**20 if peak else max(result["maxrss_self_mb"], result["maxrss_children_mb"])
+    result["peak_method"] = "psutil, summed over processes" if peak else "getrusage, largest process"
+    return result
+
+
+def bench_book(name: str, manifest: Path, work: Path, log) -> dict:
+    out = work / f"{name}-build"
+    figures = {}
+
+    def run(label: str, **task):
+        log(f"{name}: {label} …")
+        figures[label] = measure({"manifest": str(manifest), "out": str(out), **task})
+        log(f"{name}: {label}: {figures[label]['seconds']:.1f} s, {figures[label]['peak_mb']:.0f} MB")
+
+    run("naive", kind="naive", out=str(work / f"{name}-naive"))
+    run("first", kind="build")
+    run("rebuild", kind="build")
+    text = manifest.read_text(encoding="utf-8")
+    manifest.write_text(re.sub(r"(\n  rights: )", r"\1(Rebuilt.) ", text, count=1), encoding="utf-8")
+    run("relayout", kind="build")
+    edited = edit_one_text(manifest, 1)
+    log(f"{name}: edited {edited.relative_to(manifest.parent)}")
+    run("one-text", kind="build")
+    edit_one_text(manifest, 2)
+    run("epub-only", kind="build", only=["epub"])
+    run("check", kind="check")
+    figures["pages"] = figures["naive"]["pages"]
+    return figures
+
+
+def table(results: dict) -> str:
+    rows = [("", *results.keys())]
+
+    def add(label, fn):
+        rows.append((label, *(fn(r) for r in results.values())))
+
+    def ratio(r, key):
+        return f"{r[key]['seconds']:.1f} s ({r[key]['seconds'] / r['naive']['seconds']:.2f}×)"
+
+    add("pages (naive pass)", lambda r: str(r["pages"]))
+    add("naive single pass", lambda r: f"{r['naive']['seconds']:.1f} s")
+    add("our first build", lambda r: ratio(r, "first"))
+    add("rebuild, nothing changed", lambda r: ratio(r, "rebuild"))
+    add("full rebuild (layout again)", lambda r: ratio(r, "relayout"))
+    add("one-text rebuild", lambda r: ratio(r, "one-text"))
+    add("EPUB only after one-text edit", lambda r: ratio(r, "epub-only"))
+    add("  of which packaging the EPUB", lambda r: f"{r['epub-only'].get('stages', {}).get('packaging the EPUB', 0):.1f} s")
+    add("anthology check", lambda r: f"{r['check']['seconds']:.2f} s")
+    add("peak memory, naive", lambda r: f"{r['naive']['peak_mb']:.0f} MB")
+    add("peak memory, first build", lambda r: f"{r['first']['peak_mb']:.0f} MB "
+                                              f"({r['first']['peak_mb'] / r['naive']['peak_mb']:.2f}×)")
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--pages", type=int, default=1000, help="size of the synthetic book (default 1000)")
+    p.add_argument("--texts", type=int, default=40, help="texts in the synthetic book (default 40)")
+    p.add_argument("--out", default=str(ROOT / "build" / "bench.json"))
+    p.add_argument("--keep", help="make the books in this folder and keep them")
+    p.add_argument("--only", choices=("default", "synthetic"), help="bench one book only")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        print(json.dumps(_child(json.loads(args.child))))
+        return 0
+
+    def log(message):
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="anthology-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    results = {}
+    try:
+        if args.only in (None, "default"):
+            book = work / "default"
+            book.mkdir(exist_ok=True)
+            results["default book"] = bench_book("default", copy_default_book(book), work, log)
+        if args.only in (None, "synthetic"):
+            book = work / "synthetic"
+            book.mkdir(exist_ok=True)
+            manifest = synthetic_book(book, args.pages, args.texts)
+            log(f"synthetic: {args.texts} texts, {sum(p.stat().st_size for p in book.glob('texts/*.md')) // 1024} KB")
+            results[f"synthetic ({args.texts} texts)"] = bench_book("synthetic", manifest, work, log)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    import platform
+    report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                          "platform": platform.platform()},
+              "when": time.strftime("%Y-%m-%dT%H:%M:%S"), "books": results}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2), encoding="utf-8")
+    print(table(results))
+    print(f"\nfigures written to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

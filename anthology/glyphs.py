@@ -14,7 +14,12 @@ TEXT_FACE = "EBGaramond12-Regular.otf"
 @lru_cache(maxsize=None)
 def covered(face: str = TEXT_FACE) -> frozenset[int]:
     from fontTools.ttLib import TTFont
-    return frozenset(TTFont(FONTS / face).getBestCmap())
+    from fontTools.ttLib.ttFont import TTLibError
+    try:
+        return frozenset(TTFont(FONTS / face).getBestCmap())
+    except (OSError, TTLibError) as exc:
+        raise AnthologyError(Diagnostic("B009", f"the text face cannot be read: {exc}",
+                                        str(FONTS / face))) from None
 
 
 def _missing(line: str, cmap: frozenset[int]):

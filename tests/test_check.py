@@ -360,3 +360,16 @@ def test_default_book_structure_is_pandocs():
         pandoc = _walk(_pandoc_ast(body), {})
         assert _my_ids(body) == pandoc.get("Header", []), f.name
         assert len(f.doc.notes_in_order()) == pandoc.get("Note", 0), f.name
+
+
+def test_check_refuses_a_dependent_citation_style(tmp_path):
+    import shutil
+
+    from anthology.check import run_checks
+    book = tmp_path / "book"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "books" / "tiny", book)
+    shutil.copy(Path(__file__).parent / "fixtures" / "bad" / "dependent.csl", book / "style.csl")
+    manifest = book / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("index: index.yaml\n", "index: index.yaml\ncsl: style.csl\n"))
+    report = run_checks(manifest)
+    assert any(d.code == "C004" and d.file == "style.csl" for d in report.diagnostics)

@@ -78,12 +78,25 @@ def check_book_sources(manifest: Manifest) -> list[Diagnostic]:
 
 def _check_sources(manifest: Manifest, index: Path | None, bibliography_declared: bool) -> list[Diagnostic]:
     book = load_sources(manifest, index, bibliography_declared)
-    problems = list(book.problems)
+    problems = list(book.problems) + _csl_problems(manifest)
     for family in FAMILIES:
         start = time.perf_counter()
         problems += family.check(book)
         log.debug("check %s: %.3f s", family.__name__.rsplit(".", 1)[-1], time.perf_counter() - start)
     return sorted(problems, key=_sort_key)
+
+
+def _csl_problems(manifest: Manifest) -> list[Diagnostic]:
+    """A citation style pandoc would fetch more of (a dependent style) is refused before any build."""
+    csl = getattr(manifest, "csl", None)
+    if csl is None:
+        return []
+    from ..pandoc import check_csl
+    try:
+        check_csl(csl, relative(csl, manifest.root))
+    except AnthologyError as exc:
+        return list(exc.diagnostics)
+    return []
 
 
 def _salvage(file: Path) -> tuple[Manifest, Path | None, bool] | None:

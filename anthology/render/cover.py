@@ -64,10 +64,11 @@ def _colors(book, colors) -> tuple[str, str]:
 def _editors_cover(book, path: Path) -> Cover:
     name = path.name
     try:
-        with Image.open(path) as img:
-            img.load()
+        with Image.open(path) as img:  # reads the header only: the size is checked before decoding
             fmt, mode, (w, h) = img.format, img.mode, img.size
-            rgb = img.convert("RGB") if mode not in ("RGB", "L") else None
+            if fmt in ("JPEG", "PNG") and MIN_WIDTH <= w and w * h <= MAX_PIXELS:
+                img.load()
+                rgb = img.convert("RGB") if mode not in ("RGB", "L") else None
     except Exception as exc:  # Pillow raises many kinds for a broken or foreign file
         raise error("E001", f"cover image '{name}' cannot be read as an image ({exc})", _where(book)) from None
     if fmt not in ("JPEG", "PNG"):

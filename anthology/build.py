@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import glyphs, sanitize, transforms
+from . import glyphs, transforms
 from .cache import FOLDER as CACHE_FOLDER, BuildCache
 from .check import check_book_sources
 from .fsutil import folder_lock, remove_leftovers
@@ -82,7 +82,6 @@ def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> Bui
     stage("pandoc: Markdown to AST", cache.book_to_ast, book)
     stage("transforming the texts", transforms.apply, book)
     stage("pandoc: AST to HTML", cache.book_to_html, book)
-    stage("sanitizing the HTML", sanitize.sanitize_book, book)
     stage("sanitising the HTML", sanitize_book, book)
     stage("numbering the blocks", blocks.number_book, book)
     if "pdf" in only:

@@ -30,6 +30,7 @@ from typing import Callable
 
 from . import __version__, pandoc
 from .fsutil import TEMP_PREFIX, atomic_output
+from .messages import AnthologyError
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ STYLES = PACKAGE.parent / "styles"
 KEEP_LAYOUTS = 3
 _SLOT = "anthology-ix-slot-"
 _SLOT_ID = re.compile(r'id="' + _SLOT + r'(\d+)"')
-_INDEX_ID = re.compile(r"^ix-\d+$")
+_INDEX_SPAN = re.compile(r'\{"t":"Span","c":\[\["(ix-\d+)",\["ix"\]')  # transforms/index.py's anchors
 _RESOURCE = re.compile(r"""(?:\ssrc="([^"]+)"|url\(\s*['"]?([^'")]+)['"]?\s*\))""")
 
 
@@ -145,8 +146,13 @@ class BuildCache:
         path = self._path(kind, key)
         header = json.dumps({"format": FORMAT, "kind": kind, "key": key, "size": len(payload),
                              "sha256": _sha(payload)}, sort_keys=True).encode()
-        with atomic_output(path) as tmp:
-            Path(tmp).write_bytes(header + b"\n" + payload)
+        try:
+            with atomic_output(path) as tmp:
+                Path(tmp).write_bytes(header + b"\n" + payload)
+        except (OSError, AnthologyError) as exc:  # the build goes on without this entry
+            reason = "; ".join(d.message for d in exc.diagnostics) if isinstance(exc, AnthologyError) else exc
+            log.warning("cache entry %s could not be written (%s)", self._name(path), reason)
+            return
         self.used.add(path)
 
     def read_json(self, kind: str, key: str):
@@ -173,7 +179,8 @@ class BuildCache:
         missing = []
         for n, (label, key, _) in enumerate(jobs):
             entry = self.read_json(kind, key)
-            if not (isinstance(entry, dict) and "value" in entry and isinstance(entry.get("warnings"), list)):
+            if not (isinstance(entry, dict) and isinstance(entry.get("value"), dict if kind == "ast" else str)
+                    and isinstance(entry.get("warnings"), list)):
                 if entry is not None:
                     self._damaged(self._path(kind, key), "it does not hold a value")
                 missing.append(n)
@@ -238,10 +245,10 @@ class BuildCache:
                                       ("headnote_html", part.headnote_ast, part.headnote_source)):
                 if ast is not None:
                     slotted, anchors = _slot_index_anchors(ast)
-                    key = digest("html", self.versions, sources, slotted)
+                    key = _sha((digest("html", self.versions, sources) + slotted).encode())
                     label = _label(book, part, source, attr)
                     jobs.append((label, key, lambda slotted=slotted, label=label:
-                                 pandoc.ast_to_html(slotted, citeproc, where=label)))
+                                 pandoc.ast_to_html(json.loads(slotted), citeproc, where=label)))
                     targets.append((part, attr, anchors))
         for (part, attr, anchors), html in zip(targets, self._convert_all("html", jobs)):
             setattr(part, attr, _restore_index_anchors(html, anchors))
@@ -303,15 +310,18 @@ class BuildCache:
         """After a successful build: delete the entries it did not use, but keep the last few layouts."""
         if not self.enabled:
             return
-        for kind_folder in (p for p in self.folder.iterdir() if p.is_dir()):
-            entries = sorted(kind_folder.glob("*.entry"), key=lambda p: p.stat().st_mtime, reverse=True)
-            if kind_folder.name in ("layout", "pdf"):
-                for entry in [e for e in entries if e in self.used]:
-                    entry.touch()
-                entries = [e for e in entries if e not in self.used][max(0, KEEP_LAYOUTS - 1):]
-            for entry in entries:
-                if entry not in self.used:
-                    entry.unlink(missing_ok=True)
+        try:
+            for kind_folder in (p for p in self.folder.iterdir() if p.is_dir()):
+                entries = sorted(kind_folder.glob("*.entry"), key=lambda p: p.stat().st_mtime, reverse=True)
+                if kind_folder.name in ("layout", "pdf"):
+                    for entry in [e for e in entries if e in self.used]:
+                        entry.touch()
+                    entries = [e for e in entries if e not in self.used][max(0, KEEP_LAYOUTS - 1):]
+                for entry in entries:
+                    if entry not in self.used:
+                        entry.unlink(missing_ok=True)
+        except OSError as exc:  # a cache that cannot be tidied is no reason to fail a good build
+            log.warning("the cache in %s could not be tidied (%s)", self.folder, exc)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -347,28 +357,21 @@ class _WarningsOfThisThread(logging.Handler):
         logging.getLogger(pandoc.__name__).removeHandler(self)
 
 
-def _slot_index_anchors(ast: dict) -> tuple[dict, list[str]]:
-    """The AST with its index anchors numbered within the part, and their book-wide ids in order.
+def _slot_index_anchors(ast: dict) -> tuple[str, list[str]]:
+    """The AST as JSON with its index anchors numbered within the part, and their book-wide ids in order.
 
     Index anchors are numbered across the whole book (`ix-1` …), so one occurrence more in an
     early text would change every later text's AST; with the part's own numbering the key of a
-    text that did not change stays the same, and the ids are put back into its HTML.
+    text that did not change stays the same, and the ids are put back into its HTML. (Working
+    on the JSON text keeps this fast on a book of a thousand pages.)
     """
     anchors: list[str] = []
 
-    def visit(node):
-        if isinstance(node, list):
-            return [visit(x) for x in node]
-        if not isinstance(node, dict):
-            return node
-        if node.get("t") == "Span":
-            (ident, classes, kvs), inlines = node["c"]
-            if "ix" in classes and _INDEX_ID.match(ident):
-                anchors.append(ident)
-                return {"t": "Span", "c": [[f"{_SLOT}{len(anchors)}", classes, kvs], visit(inlines)]}
-        return {k: visit(v) for k, v in node.items()}
+    def slot(m: re.Match) -> str:
+        anchors.append(m.group(1))
+        return f'{{"t":"Span","c":[["{_SLOT}{len(anchors)}",["ix"]'
 
-    return visit(ast), anchors
+    return _INDEX_SPAN.sub(slot, json.dumps(ast, ensure_ascii=False, separators=(",", ":"))), anchors
 
 
 def _restore_index_anchors(html: str, anchors: list[str]) -> str:

@@ -78,10 +78,10 @@ def _paragraph_cut(body: str, size: int) -> str:
 
 
 def synthetic_book(folder: Path, pages: int, texts: int) -> Path:
-    """A book of about `pages` printed pages: `texts` texts of varied length, made from texts/*.md."""
+    """A book of about `pages` pages in our print edition: `texts` texts of varied length, made from texts/*.md."""
     sources = [_split((ROOT / "texts" / f"{name}.md").read_text(encoding="utf-8"))
                for name in ("castoriadis-1964", "pallis-1975", "wetzel-2005")]
-    chars_per_page = 1700  # the default book: 119 KB of texts on about 70 pages
+    chars_per_page = 2350  # our print layout of these texts (6x9in): 1.85 MB of Markdown made 788 pages
     total = pages * chars_per_page
     weights = [0.4 + (i * 7 % 11) / 6 for i in range(texts)]  # lengths from 0.4 to 2.1 times the mean
     (folder / "texts").mkdir(parents=True, exist_ok=True)
@@ -150,6 +150,7 @@ def _child(task: dict) -> dict:
     from anthology.check import run_checks
 
     kind, manifest = task["kind"], Path(task["manifest"])
+    passes = LayoutPasses()
     start = time.perf_counter()
     extra = {}
     if kind == "naive":
@@ -163,9 +164,41 @@ def _child(task: dict) -> dict:
         extra["cached"] = len(result.cached)
         extra["stages"] = {name: round(s, 2) for name, s in result.stages}
     seconds = time.perf_counter() - start
+    extra["layout_passes"] = passes.done()
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"seconds": seconds, "maxrss_self_mb": self_kb / 1024, "maxrss_children_mb": children_kb / 1024, **extra}
+
+
+class LayoutPasses:
+    """Each WeasyPrint layout pass (HTML parsed to last page laid out): its pages and seconds."""
+
+    def __init__(self):
+        import logging
+
+        class Handler(logging.Handler):
+            def emit(inner, record):
+                self.on(record.getMessage())
+
+        self.passes: list[dict] = []
+        logger = logging.getLogger("weasyprint.progress")
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        logger.addHandler(Handler())
+
+    def on(self, message: str) -> None:
+        now = time.perf_counter()
+        if message.startswith("Step 1 "):
+            self.passes.append({"start": now, "end": now, "pages": 0})
+        elif self.passes and message.startswith("Step 5 - Creating layout - Page "):
+            page = int(message.split()[7])
+            self.passes[-1]["pages"] = max(self.passes[-1]["pages"], page)
+            self.passes[-1]["end"] = now
+        elif self.passes and message.startswith("Step 6 "):
+            self.passes[-1]["end"] = now
+
+    def done(self) -> list[dict]:
+        return [{"pages": p["pages"], "seconds": round(p["end"] - p["start"], 2)} for p in self.passes]
 
 
 def naive_single_pass(manifest_path: Path, out: Path) -> int:
@@ -245,6 +278,8 @@ def bench_book(name: str, manifest: Path, work: Path, log) -> dict:
 
     run("naive", kind="naive", out=str(work / f"{name}-naive"))
     run("first", kind="build")
+    from pypdf import PdfReader
+    figures["our_pages"] = len(PdfReader(next(out.glob("*.pdf"))).pages)
     run("rebuild", kind="build")
     text = manifest.read_text(encoding="utf-8")
     manifest.write_text(re.sub(r"(\n  rights: )", r"\1(Rebuilt.) ", text, count=1), encoding="utf-8")
@@ -268,7 +303,7 @@ def table(results: dict) -> str:
     def ratio(r, key):
         return f"{r[key]['seconds']:.1f} s ({r[key]['seconds'] / r['naive']['seconds']:.2f}×)"
 
-    add("pages (naive pass)", lambda r: str(r["pages"]))
+    add("pages: our PDF / naive pass", lambda r: f"{r['our_pages']} / {r['pages']}")
     add("naive single pass", lambda r: f"{r['naive']['seconds']:.1f} s")
     add("our first build", lambda r: ratio(r, "first"))
     add("rebuild, nothing changed", lambda r: ratio(r, "rebuild"))
@@ -276,6 +311,10 @@ def table(results: dict) -> str:
     add("one-text rebuild", lambda r: ratio(r, "one-text"))
     add("EPUB only after one-text edit", lambda r: ratio(r, "epub-only"))
     add("  of which packaging the EPUB", lambda r: f"{r['epub-only'].get('stages', {}).get('packaging the EPUB', 0):.1f} s")
+    add("layout passes, first build", lambda r: " + ".join(f"{p['seconds']:.0f}" for p in r["first"]["layout_passes"])
+        + f" s ({len(r['first']['layout_passes'])} passes)")
+    add("naive pass: layout", lambda r: f"{r['naive']['layout_passes'][0]['seconds']:.1f} s"
+        if r["naive"]["layout_passes"] else "?")
     add("anthology check", lambda r: f"{r['check']['seconds']:.2f} s")
     add("peak memory, naive", lambda r: f"{r['naive']['peak_mb']:.0f} MB")
     add("peak memory, first build", lambda r: f"{r['first']['peak_mb']:.0f} MB "

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -168,6 +169,7 @@ def test_index_anchor_slots_round_trip():
     shifted, _ = _slot_index_anchors({**ast, "blocks": [{"t": "Para", "c": [ix(40), {"t": "Space"}, ix(41)]}]})
     assert slotted == shifted, "the same text keys the same whatever its anchors' book-wide numbers"
     assert anchors == ["ix-17", "ix-18"]
+    assert json.loads(slotted)["blocks"][0]["c"][2]["c"][0][0] == "anthology-ix-slot-2"
     html = '<p><span id="anthology-ix-slot-1" class="ix">w</span> <span id="anthology-ix-slot-2">w</span></p>'
     assert _restore_index_anchors(html, anchors) == \
         '<p><span id="ix-17" class="ix">w</span> <span id="ix-18">w</span></p>'

@@ -115,6 +115,25 @@ def safe_style(value: str) -> str | None:
     return "; ".join(kept) or None
 
 
+ENUMERATED = {"dir": ("ltr", "rtl", "auto"), "type": ("1", "a", "A", "i", "I"),
+              "scope": ("row", "col", "rowgroup", "colgroup")}
+NUMERIC = {"colspan", "rowspan", "start", "span", "value", "width", "height"}
+BOOLEAN = {"hidden", "reversed"}
+
+
+def plain_attribute(name: str, value: str) -> tuple[bool, str | None]:
+    """(handled, cleaned value) for the attributes whose rules the print HTML and the EPUB share."""
+    if name == "lang":
+        return True, value.strip() if _LANG.match(value.strip()) else None
+    if name in ENUMERATED:
+        return True, value if value in ENUMERATED[name] else None
+    if name in NUMERIC:
+        return True, value.strip() if _NUMBER.match(value.strip()) else None
+    if name in BOOLEAN:
+        return True, name
+    return False, None
+
+
 def _attribute(tag: str, name: str, value: str) -> str | None:
     if name == "href":
         return safe_href(value) if tag == "a" else None
@@ -124,21 +143,10 @@ def _attribute(tag: str, name: str, value: str) -> str | None:
         return safe_style(value)
     if name == "id":
         return value if _ID.match(value) else None
-    if name == "lang":
-        return value if _LANG.match(value.strip()) else None
-    if name == "dir":
-        return value if value in ("ltr", "rtl", "auto") else None
     if name in ("role", "epub:type"):
         return value.strip() if _TOKEN.match(value.strip()) else None
-    if name in ("colspan", "rowspan", "start", "span", "value", "width", "height"):
-        return value.strip() if _NUMBER.match(value.strip()) else None
-    if name == "type":
-        return value if value in ("1", "a", "A", "i", "I") else None
-    if name == "scope":
-        return value if value in ("row", "col", "rowgroup", "colgroup") else None
-    if name == "reversed":
-        return ""
-    return value
+    handled, cleaned = plain_attribute(name, value)
+    return cleaned if handled else value
 
 
 def sanitize_fragment(html: str) -> str:

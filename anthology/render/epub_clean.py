@@ -13,6 +13,8 @@ import re
 import nh3
 from lxml import etree
 
+from ..sanitize import plain_attribute
+
 XHTML = "http://www.w3.org/1999/xhtml"
 OPS = "http://www.idpf.org/2007/ops"
 EPUB_TYPE = f"{{{OPS}}}type"
@@ -57,7 +59,6 @@ STYLE_PROPS = {"text-align", "vertical-align", "width", "font-style", "font-weig
 
 _DATA = re.compile(r"^data-[a-z0-9_.-]+$")
 _LANG = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
-_NUMBER = re.compile(r"^\d{1,6}%?$")
 _STYLE_VALUE = re.compile(r"^[-#%.\w\s,]+$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -205,21 +206,8 @@ class _Copy:
             return " ".join(roles) or None
         if name == "style":
             return clean_style(value)
-        if name == "lang":
-            return value if _LANG.match(value) else None
-        if name == "dir":
-            return value if value in ("ltr", "rtl", "auto") else None
-        if name == "hidden":
-            return "hidden"
-        if name in ("colspan", "rowspan", "start", "span", "value", "width", "height"):
-            return value if _NUMBER.match(value) else None
-        if name == "type":
-            return value if value in ("1", "a", "A", "i", "I") else None
-        if name == "scope":
-            return value if value in ("row", "col", "rowgroup", "colgroup") else None
-        if name == "reversed":
-            return "reversed"
-        return value
+        handled, cleaned = plain_attribute(name, value)
+        return cleaned if handled else value
 
 
 def to_xhtml(body_root, *, title: str, lang: str, css: str | None, resolve_src=lambda url: None) -> etree._Element:

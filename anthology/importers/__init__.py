@@ -6,7 +6,7 @@ import pkgutil
 
 from .base import REGISTRY, Doubt, ImportedText, Importer, ImportReport, register
 
-_NOT_FORMATS = {"base", "words", "output", "corrections", "witnesses", "run", "pdf_notes"}
+_NOT_FORMATS = {"base", "words", "output", "corrections", "witnesses", "witness_text", "run", "pdf_notes"}
 
 for _mod in pkgutil.iter_modules(__path__):
     if _mod.name not in _NOT_FORMATS and not _mod.name.startswith("_"):

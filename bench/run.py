@@ -108,7 +108,7 @@ def synthetic_book(folder: Path, pages: int, texts: int) -> Path:
         "schema: 1\nbook:\n  title: A Benchmark Anthology\n  editors: [The anthology collective]\n"
         "  publisher: anthology editions\n  year: 2026\n  language: en\n  rights: Benchmark.\n"
         "index: index.yaml\ncontents:\n" + "\n".join(contents) +
-        "\n  - back: index\n  - back: sources\noutput:\n  pdf:\n    trim: 6x9in\n    profile: press\n")
+        "\n  - back: sources\n  - back: index\noutput:\n  pdf:\n    trim: 6x9in\n    profile: press\n")
     (folder / "manifest.yaml").write_text(manifest, encoding="utf-8")
     return folder / "manifest.yaml"
 
@@ -144,8 +144,8 @@ def _child(task: dict) -> dict:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     logging.getLogger("anthology").setLevel(logging.ERROR)
-    import weasyprint  # noqa: F401 (imports before the clock)
 
+    import weasyprint  # noqa: F401 (imports before the clock)
     from anthology.build import build
     from anthology.check import run_checks
 

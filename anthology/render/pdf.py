@@ -224,6 +224,7 @@ def render_document(book, fonts, fetcher):
             break
         log.info("moving the paragraphs of notes %s to keep them with their calls", ", ".join(misplaced))
         pushed += misplaced
+        document = None  # let the old layout go before the next one is made
     if misplaced:
         log.warning("notes %s still stand on a later page than their calls", ", ".join(misplaced))
     book.index_pages = anchor_pages(document)

@@ -31,6 +31,7 @@ from typing import Callable
 from . import __version__, pandoc
 from .fsutil import TEMP_PREFIX, atomic_output
 from .messages import AnthologyError
+from .fsutil import relative_name as _relative
 
 log = logging.getLogger(__name__)
 
@@ -323,12 +324,6 @@ class BuildCache:
         except OSError as exc:  # a cache that cannot be tidied is no reason to fail a good build
             log.warning("the cache in %s could not be tidied (%s)", self.folder, exc)
 
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(Path(path).relative_to(root))
-    except ValueError:
-        return str(path)
 
 
 def _label(book, part, source: Path | None, attr: str) -> str:

@@ -111,3 +111,14 @@ def folder_lock(folder: Path):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def relative_name(path: Path, root: Path) -> str:
+    """How a file is named in messages and metadata: relative to the book's folder when inside it."""
+    path, root = Path(path), Path(root)
+    for candidate, base in ((path, root), (path.resolve(), root.resolve())):
+        try:
+            return candidate.relative_to(base).as_posix()
+        except ValueError:
+            continue
+    return str(path)

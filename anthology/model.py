@@ -12,6 +12,7 @@ from pathlib import Path
 from .manifest import ContentItem, Manifest
 from .messages import AnthologyError, Diagnostic
 from .yamlsafe import load_yaml
+from .fsutil import relative_name as _relative
 
 REQUIRED_TEXT_KEYS = ("title", "author")
 # Keys that would make pandoc read files or fetch URLs if front matter reached it.
@@ -102,12 +103,6 @@ def without_comments(markdown: str) -> str:
     """The text with HTML comments removed; line numbers stay as they were."""
     return HTML_COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), markdown)
 
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
 
 
 def _read(path: Path, root: Path) -> str:

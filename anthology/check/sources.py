@@ -9,6 +9,7 @@ from ..messages import AnthologyError, Diagnostic
 from ..model import split_front_matter
 from ..yamlsafe import load_yaml
 from .markdown import Document, scan
+from ..fsutil import relative_name as relative
 
 
 @dataclass
@@ -38,12 +39,6 @@ class BookSources:
     def bodies(self) -> list[MarkdownFile]:
         return [f for f in self.files if f.role == "body"]
 
-
-def relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def read_text(path: Path, name: str, problems: list[Diagnostic]) -> str | None:

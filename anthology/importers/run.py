@@ -16,6 +16,7 @@ from ..messages import Diagnostic, AnthologyError, error
 from ..model import split_front_matter
 from ..yamlsafe import load_yaml
 from . import REGISTRY, ImportedText, detect_format
+from ..fsutil import relative_name as _relative
 
 log = logging.getLogger(__name__)
 
@@ -101,12 +102,6 @@ def import_text(paths: list[Path], output: Path, fmt: str = "auto", root: Path |
         tmp.write_text(render_text(result), encoding="utf-8")
     return result
 
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(root.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def recipe(text_file: Path) -> tuple[list[str], str] | None:

@@ -11,16 +11,32 @@ from .cache import FOLDER as CACHE_FOLDER, BuildCache
 from .check import check_book_sources
 from .fsutil import folder_lock, remove_leftovers
 from .manifest import load_manifest
-from .messages import AnthologyError
+from .messages import AnthologyError, Diagnostic
 from .model import load_book
 from .render import blocks
 from .render.epub import write_epub
-from .render.pdf import write_pdf
+from .render import workers
+from .render.pdf import lay_out_print, write_pdf
 from .sanitize import sanitize_book
 
 log = logging.getLogger(__name__)
 
 OUTPUTS = ("pdf", "epub")
+
+
+def lay_out(book, cache, only: tuple[str, ...]):
+    """The print layout, which the PDF is made from and the EPUB's page list follows. Without the
+    PDF, a layout that fails leaves the EPUB without a page list (E007) rather than stopping it."""
+    if "pdf" in only:
+        return lay_out_print(book, cache)
+    try:
+        return lay_out_print(book, cache)
+    except AnthologyError as exc:
+        why = "; ".join(d.message for d in exc.diagnostics)
+        log.warning(Diagnostic("E007", f"the EPUB has no page list: the print edition could not be laid out ({why})",
+                               book.manifest.file.name).format())
+        book.page_starts = []
+        return None
 
 
 def run_checks_first(manifest) -> None:
@@ -75,6 +91,7 @@ def build(manifest_path: Path | str, out_dir: Path | str | None = None,
 
 def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> BuildResult:
     stage, outputs = Stages(), {}
+    workers.warm_up()  # the layout workers import WeasyPrint while pandoc works
     remove_leftovers(out)
     stage("checking the sources", run_checks_first, manifest)
     book = stage("reading the texts", load_book, manifest)
@@ -84,9 +101,10 @@ def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> Bui
     stage("pandoc: AST to HTML", cache.book_to_html, book)
     stage("sanitising the HTML", sanitize_book, book)
     stage("numbering the blocks", blocks.number_book, book)
+    layout = stage("laying out the print edition", lay_out, book, cache, only)
     if "pdf" in only:
-        outputs["pdf"] = stage("laying out the PDF", cache.write_pdf, book, out / f"{manifest.slug}.pdf", write_pdf)
+        outputs["pdf"] = stage("writing the PDF", cache.write_pdf, book, out / f"{manifest.slug}.pdf", layout, write_pdf)
     if "epub" in only:
-        outputs["epub"] = stage("packaging the EPUB", cache.write_epub, book, out / f"{manifest.slug}.epub", write_epub)
+        outputs["epub"] = stage("packaging the EPUB", write_epub, book, out / f"{manifest.slug}.epub")
     cache.finish()
     return BuildResult(outputs, cache.converted, cache.cached, stage.times)

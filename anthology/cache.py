@@ -4,12 +4,13 @@ Every entry is keyed by a hash of everything its content depends on, and nothing
 
 - `ast`: a part's Markdown body or headnote → Pandoc AST (before the transforms), keyed by the
   Markdown, pandoc's reader options and the tool versions;
-- `html`: a part's transformed AST → HTML fragment, keyed by that AST (with the book-wide numbers
-  of index anchors replaced by the part's own, see `_slot_index_anchors`), the bibliography and
-  CSL files when citeproc runs, and the tool versions; `bib`: the bibliography page likewise;
-- `layout` and `pdf`: the print layout (where the pages begin, the index's page numbers) and the
-  PDF bytes, keyed by the first pass's print document, the print styles and fonts, the images
-  it shows, the book's metadata, the PDF options and the code of the whole package.
+- `html`: a part's transformed AST → HTML fragment, keyed by that AST (its index anchors are
+  numbered within the part), the bibliography and CSL files when citeproc runs, and the tool versions; `bib`: the bibliography page likewise;
+- `chunk` and `chunk-pdf`: the layout of one chunk of the print edition (a part, or the prelims)
+  and its PDF, keyed by the chunk's HTML with its page numbers, the print styles and fonts, the
+  book's metadata, the PDF options and the code of the whole package (render/print_layout.py);
+  `plan`: the last build's page numbers, a first guess for the next (checked, never trusted);
+- `pdf`: the merged PDF, keyed by its chunks' keys.
 
 So after an edit to one text only that text goes through pandoc again. Each entry carries its
 key and a SHA-256 of its payload; an entry that is truncated, does not parse, or does not match
@@ -39,10 +40,8 @@ FOLDER = ".cache"
 FORMAT = 1
 PACKAGE = Path(__file__).resolve().parent
 STYLES = PACKAGE.parent / "styles"
-KEEP_LAYOUTS = 3
-_SLOT = "anthology-ix-slot-"
-_SLOT_ID = re.compile(r'id="' + _SLOT + r'(\d+)"')
-_INDEX_SPAN = re.compile(r'\{"t":"Span","c":\[\["(ix-\d+)",\["ix"\]')  # transforms/index.py's anchors
+KEEP_LAYOUTS = 2
+KEPT = ("pdf", "chunk", "chunk-pdf")
 _RESOURCE = re.compile(r"""(?:\ssrc="([^"]+)"|url\(\s*['"]?([^'")]+)['"]?\s*\))""")
 
 
@@ -68,6 +67,12 @@ def tree_digest(root: Path, keep: Callable[[Path], bool] = lambda p: True) -> st
     """One hash of every file under `root` (names and contents)."""
     files = sorted(p for p in root.rglob("*") if p.is_file() and keep(p) and "__pycache__" not in p.parts)
     return digest([(str(p.relative_to(root)), file_digest(p)) for p in files])
+
+
+def resource_digests(html: str, root: Path) -> list:
+    """The files an HTML document shows (images), each with the hash of its content."""
+    resources = sorted({m.group(1) or m.group(2) for m in _RESOURCE.finditer(html)})
+    return [(r, file_digest(root / r) if "://" not in r and not r.startswith("data:") else r) for r in resources]
 
 
 def tool_versions() -> dict:
@@ -245,66 +250,35 @@ class BuildCache:
             for attr, ast, source in (("html", part.ast, part.source),
                                       ("headnote_html", part.headnote_ast, part.headnote_source)):
                 if ast is not None:
-                    slotted, anchors = _slot_index_anchors(ast)
-                    key = _sha((digest("html", self.versions, sources) + slotted).encode())
+                    key = digest("html", self.versions, sources, ast)
                     label = _label(book, part, source, attr)
-                    jobs.append((label, key, lambda slotted=slotted, label=label:
-                                 pandoc.ast_to_html(json.loads(slotted), citeproc, where=label)))
-                    targets.append((part, attr, anchors))
-        for (part, attr, anchors), html in zip(targets, self._convert_all("html", jobs)):
-            setattr(part, attr, _restore_index_anchors(html, anchors))
+                    jobs.append((label, key, lambda ast=ast, label=label: pandoc.ast_to_html(ast, citeproc, where=label)))
+                    targets.append((part, attr))
+        for (part, attr), html in zip(targets, self._convert_all("html", jobs)):
+            setattr(part, attr, html)
 
-    # The print layout.
+    # The print layout: its chunks are cached by render/print_layout.py ("chunk", "chunk-pdf", "plan").
 
-    def layout_key(self, book) -> str | None:
-        """The key of the book's print layout: what the first layout pass would be given."""
-        if not self.enabled:
-            return None
-        from .render import html as pages
-        from .render import pdf
+    def write_pdf(self, book, target: Path, layout, render: Callable) -> Path:
+        """`render(book, target, layout)` (render/pdf.py's write_pdf), unless the PDF of these very
+        chunks is in the cache."""
+        from .render.pdf import tagged
 
-        document = pages.print_document(book, pdf.page_css(book.manifest.output))
-        resources = sorted({m.group(1) or m.group(2) for m in _RESOURCE.finditer(document)})
-        root = book.manifest.root
-        return digest("layout", self.versions, tree_digest(PACKAGE, lambda p: p.suffix == ".py"),
-                      tree_digest(STYLES, lambda p: p.name != "epub.css"), document,
-                      [(r, file_digest(root / r) if "://" not in r and not r.startswith("data:") else r)
-                       for r in resources],
-                      book.meta, book.manifest.output.get("pdf"), os.environ.get("SOURCE_DATE_EPOCH"))
-
-    def write_pdf(self, book, target: Path, render: Callable) -> Path:
-        """`render(book, target)` (render/pdf.py's write_pdf), unless this very layout is in the cache."""
-        key = self.layout_key(book)
-        layout = self.read_json("layout", key) if key else None
-        data = self.read("pdf", key) if layout is not None else None
-        if layout is not None and data is not None and _apply_layout(book, layout):
-            with atomic_output(target) as tmp:
-                Path(tmp).write_bytes(data)
-            self.cached.append("the print layout (pdf)")
-            log.info("cache: the print layout is unchanged: %s from the cache", Path(target).name,
-                     extra={"cache_event": "cached", "cache_kind": "pdf", "cache_label": "the print layout"})
-            return target
-        path = render(book, target)
+        key = None
+        if self.enabled:
+            key = digest("pdf", self.versions, layout.keys, layout.blanks, layout.blank_key,
+                         tree_digest(PACKAGE, lambda p: p.suffix == ".py"), tagged(book.manifest.output))
+            data = self.read("pdf", key)
+            if data is not None:
+                with atomic_output(target) as tmp:
+                    Path(tmp).write_bytes(data)
+                self.cached.append("the print layout (pdf)")
+                log.info("cache: the print layout is unchanged: %s from the cache", Path(target).name,
+                         extra={"cache_event": "cached", "cache_kind": "pdf", "cache_label": "the print layout"})
+                return target
+        path = render(book, target, layout)
         if key:
             self.write("pdf", key, Path(path).read_bytes())
-            self.write_json("layout", key, _layout_of(book))
-        return path
-
-    def write_epub(self, book, target: Path, package: Callable) -> Path:
-        """`package(book, target)` (render/epub.py's write_epub); without the PDF, the page starts
-        come from the cache when this layout is there, and are kept when the packager lays it out."""
-        key = None
-        if self.enabled and not book.page_starts:
-            key = self.layout_key(book)
-            layout = self.read_json("layout", key)
-            if layout is not None and _apply_layout(book, layout):
-                key = None
-                self.cached.append("the print layout (layout)")
-                log.info("cache: the print layout is unchanged: page starts from the cache",
-                         extra={"cache_event": "cached", "cache_kind": "layout", "cache_label": "the print layout"})
-        path = package(book, target)
-        if key and book.page_starts:
-            self.write_json("layout", key, _layout_of(book))
         return path
 
     def finish(self) -> None:
@@ -314,10 +288,11 @@ class BuildCache:
         try:
             for kind_folder in (p for p in self.folder.iterdir() if p.is_dir()):
                 entries = sorted(kind_folder.glob("*.entry"), key=lambda p: p.stat().st_mtime, reverse=True)
-                if kind_folder.name in ("layout", "pdf"):
-                    for entry in [e for e in entries if e in self.used]:
+                if kind_folder.name in KEPT:  # a few earlier layouts stay, so that undoing an edit is quick
+                    used = [e for e in entries if e in self.used]
+                    for entry in used:
                         entry.touch()
-                    entries = [e for e in entries if e not in self.used][max(0, KEEP_LAYOUTS - 1):]
+                    entries = [e for e in entries if e not in self.used][KEEP_LAYOUTS * max(1, len(used)):]
                 for entry in entries:
                     if entry not in self.used:
                         entry.unlink(missing_ok=True)
@@ -350,42 +325,3 @@ class _WarningsOfThisThread(logging.Handler):
 
     def __exit__(self, *exc) -> None:
         logging.getLogger(pandoc.__name__).removeHandler(self)
-
-
-def _slot_index_anchors(ast: dict) -> tuple[str, list[str]]:
-    """The AST as JSON with its index anchors numbered within the part, and their book-wide ids in order.
-
-    Index anchors are numbered across the whole book (`ix-1` …), so one occurrence more in an
-    early text would change every later text's AST; with the part's own numbering the key of a
-    text that did not change stays the same, and the ids are put back into its HTML. (Working
-    on the JSON text keeps this fast on a book of a thousand pages.)
-    """
-    anchors: list[str] = []
-
-    def slot(m: re.Match) -> str:
-        anchors.append(m.group(1))
-        return f'{{"t":"Span","c":[["{_SLOT}{len(anchors)}",["ix"]'
-
-    return _INDEX_SPAN.sub(slot, json.dumps(ast, ensure_ascii=False, separators=(",", ":"))), anchors
-
-
-def _restore_index_anchors(html: str, anchors: list[str]) -> str:
-    return _SLOT_ID.sub(lambda m: f'id="{anchors[int(m.group(1)) - 1]}"', html) if anchors else html
-
-
-def _layout_of(book) -> dict:
-    return {"page_starts": [[s.page, s.section, s.block, s.offset] for s in book.page_starts],
-            "index_pages": getattr(book, "index_pages", {}) or {}}
-
-
-def _apply_layout(book, layout) -> bool:
-    from .render.blocks import PageStart
-
-    try:
-        starts = [PageStart(int(p), s, b, int(o)) for p, s, b, o in layout["page_starts"]]
-        index_pages = {str(k): int(v) for k, v in layout["index_pages"].items()}
-    except (KeyError, TypeError, ValueError, AttributeError):
-        log.warning("cache: a print layout entry is malformed: laying the book out again")
-        return False
-    book.page_starts, book.index_pages = starts, index_pages
-    return True

@@ -2,13 +2,14 @@
 
 The library only logs: each stage of `build.py` logs its start and its time (records with
 `stage`), the cache logs every conversion and every entry it serves (`cache_event`), and
-WeasyPrint logs each step of each layout pass on `weasyprint.progress`. `BuildProgress`
+the layout workers' rounds log each chunk laid out (`layout_event`), and a single WeasyPrint
+pass (the tagged `screen` PDF) logs its steps on `weasyprint.progress`. `BuildProgress`
 listens to those records while a build runs and shows them:
 
 - on a terminal (standard error is a TTY, not CI, not -q): the finished stages with their
-  times, and live bars for the current stage, the texts pandoc converts and the pages of
-  each layout pass (rich);
-- otherwise (piped, in CI): plain lines, one per finished stage and per layout pass.
+  times, and live bars for the current stage, the texts pandoc converts and the chunks of
+  each layout round (rich);
+- otherwise (piped, in CI): plain lines, one per finished stage and per layout round.
 
 With -q nothing is shown but errors; with -v every log line is printed as well.
 """
@@ -46,7 +47,7 @@ class BuildProgress:
         self._saved: list = []
         self._handler = _Listener(self)
         self.convert_task = self.layout_task = None
-        self.passes, self.last_pages, self.pages = 0, None, 0
+        self.passes, self.last_pages, self.pages, self.chunks = 0, None, 0, 0
 
     # Set-up and tear-down.
 
@@ -104,6 +105,8 @@ class BuildProgress:
         with self._lock:
             if record.name.startswith("weasyprint"):
                 self._layout(record)
+            elif getattr(record, "layout_event", None):
+                self._chunk(record)
             elif getattr(record, "stage_event", None):
                 self._stage(record.stage, record.stage_event, record)
             elif getattr(record, "cache_event", None):
@@ -153,13 +156,29 @@ class BuildProgress:
             if self.live is not None:
                 self.live.update(self.stage_task, description="writing the PDF")
 
+    def _chunk(self, record) -> None:
+        """The layout workers' rounds (render/print_layout.py): a round opens, each chunk is laid out."""
+        if record.layout_event == "round":
+            self._end_pass()
+            self.passes, self.pages, self.chunks = record.round, 0, 0
+            if self.live is not None:
+                self.layout_task = self.live.add_task(f"layout round {record.round}", total=record.total)
+        elif record.layout_event == "chunk":
+            self.pages += record.pages
+            self.chunks += 1
+            if self.live is not None and self.layout_task is not None:
+                self.live.update(self.layout_task, completed=self.chunks,
+                                 description=f"layout round {self.passes}: {record.getMessage().removeprefix('laid out ')}")
+
     def _end_pass(self) -> None:
         """The pass that was running is over: show it (plain) or remove its bar, remember its pages."""
         if self.pages:
             self.last_pages = self.pages
-            if self.plain:
+            if self.plain and self.chunks:
+                self.print(f"anthology: layout round {self.passes}: {self.chunks} chunks, {self.pages} pages")
+            elif self.plain:
                 self.print(f"anthology: layout pass {self.passes}: {self.pages} pages")
-        self.pages = 0
+        self.pages, self.chunks = 0, 0
         if self.live is not None and self.layout_task is not None:
             self.live.remove_task(self.layout_task)
             self.layout_task = None

@@ -141,6 +141,25 @@ def _records(log):
     log("anthology.build", logging.INFO, "laying out the PDF: 1.00 s", stage="laying out the PDF", stage_event="end")
 
 
+def test_progress_shows_the_layout_rounds():
+    stream = io.StringIO()
+    with BuildProgress(NORMAL, stream=stream):
+        _emit("anthology.build", logging.DEBUG, "laying out …", stage="laying out", stage_event="start")
+        _emit("anthology.render.pdf", logging.DEBUG, "laying out 2 of 3 chunks (round 1)", layout_event="round",
+              round=1, total=2)
+        _emit("anthology.render.pdf", logging.INFO, "laid out one: 5 pages", layout_event="chunk", pages=5)
+        _emit("anthology.render.pdf", logging.INFO, "laid out two: 7 pages", layout_event="chunk", pages=7)
+        _emit("anthology.render.pdf", logging.DEBUG, "laying out 1 of 3 chunks (round 2)", layout_event="round",
+              round=2, total=1)
+        _emit("anthology.render.pdf", logging.INFO, "laid out one: 5 pages", layout_event="chunk", pages=5)
+        _emit("anthology.build", logging.INFO, "laying out: 1.00 s", stage="laying out", stage_event="end")
+    assert stream.getvalue().splitlines() == [
+        "anthology: layout round 1: 2 chunks, 12 pages",
+        "anthology: layout round 2: 1 chunks, 5 pages",
+        "anthology: laying out: 1.00 s",
+    ]
+
+
 def _emit(name, level, message, **extra):
     logging.getLogger(name).log(level, message, extra=extra)
 

@@ -101,24 +101,6 @@ def resolve_links(docs: dict[str, etree._Element]) -> None:
                 a.set("href", new)
 
 
-def print_page_starts(book) -> list:
-    """Lay out the print edition (without writing it) to learn where its pages begin; [] if it cannot be."""
-    from weasyprint.text.fonts import FontConfiguration
-
-    from .pdf import contained_fetcher, page_starts, render_document
-
-    fetcher = contained_fetcher([book.manifest.root, STYLES])
-    try:
-        return page_starts(render_document(book, FontConfiguration(), fetcher))
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # WeasyPrint raises many kinds, a refused URL a BaseException
-        why = f"a resource outside the book was requested: {fetcher.refused[0]}" if fetcher.refused else str(exc)
-        log.warning(Diagnostic("E007", f"the EPUB has no page list: the print edition could not be laid out "
-                                       f"({why})", book.manifest.file.name).format())
-        return []
-
-
 def _item(uid: str, file_name: str, media_type: str, content: bytes, properties=()) -> epub.EpubItem:
     item = epub.EpubItem(uid=uid, file_name=file_name, media_type=media_type, content=content)
     item.properties = list(properties)
@@ -190,8 +172,6 @@ def reproducible_zip(data: bytes, when: datetime, lang: str) -> bytes:
 
 def write_epub(book, target: Path) -> Path:
     try:
-        if not book.page_starts:  # an EPUB-only build: lay out the print edition for the page-list
-            book.page_starts = print_page_starts(book)
         eb, when = build_epub(book)
         raw = io.BytesIO()
         epub.write_epub(raw, eb, {"epub3_pages": False, "epub3_landmark": False, "mtime": when,

@@ -147,11 +147,19 @@ def part_section(book: Book, part: Part) -> str:
             f'{opener(part)}<div class="body">{part_body(book, part)}</div></section>')
 
 
+def prelims(book: Book) -> list[str]:
+    """Half-title, title page, copyright page and contents."""
+    return [half_title_page(book), title_page(book), copyright_page(book), contents_page(book)]
+
+
 def print_document(book: Book, page_css: str, parts: list[Part] | None = None) -> str:
     """The whole book as one HTML document; or, given `parts`, just those parts."""
+    body = prelims(book) if parts is None else []
+    return html_document(book, page_css, body + [part_section(book, p) for p in (book.parts if parts is None else parts)])
+
+
+def html_document(book: Book, page_css: str, body: list[str]) -> str:
     m = book.meta
-    body = [] if parts else [half_title_page(book), title_page(book), copyright_page(book), contents_page(book)]
-    body += [part_section(book, p) for p in (parts or book.parts)]
     return (
         f'<!DOCTYPE html><html lang="{escape(m.get("language") or "en")}"><head><meta charset="utf-8">'
         f'<title>{escape(m["title"])}</title><style>{page_css}</style></head>'

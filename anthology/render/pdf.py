@@ -13,8 +13,7 @@ from urllib.parse import unquote, urlparse
 from ..fsutil import atomic_output, inside
 from ..messages import AnthologyError, error
 from ..schema import TRIM_SIZES
-from . import html as pages
-from . import blocks, preflight
+from . import preflight
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +55,31 @@ def fixed_date(book) -> str:
     return f"{book.meta.get('year') or 2000}-01-01T00:00:00+00:00"
 
 
+def refusal_location(book, refusal) -> tuple[str | None, int | None, int | None]:
+    """The text and line that asked for a refused resource, if a text names it; else the file itself."""
+    if refusal.name == "a data: URI":
+        needles = [str(refusal)[:60]]
+    else:
+        needles = [refusal.name, str(refusal), unquote(urlparse(str(refusal)).path)]
+    needles = [n for n in needles if len(n) > 1]
+    for part in book.parts:
+        for needle in needles:
+            file, line, col = part.locate(needle, book.manifest.root)
+            if line is not None:
+                return file, line, col
+    return (refusal.name if refusal.name != "a data: URI" else None), None, None
+
+
+
+class Refusal(str):
+    """A refused URL (the string itself), with the code, the file's name and why."""
+
+    def __new__(cls, url: str, code: str, name: str, why: str):
+        self = super().__new__(cls, url)
+        self.code, self.name, self.why = code, name, why
+        return self
+
+
 def contained_fetcher(roots: list[Path]):
     """A URL fetcher that serves regular files inside `roots` and data: URIs, within the limits of
     anthology/limits.py, and fails on anything else (the rendering stops; nothing is fetched).
@@ -69,14 +93,6 @@ def contained_fetcher(roots: list[Path]):
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     from .. import limits
-
-    class Refusal(str):
-        """A refused URL (the string itself), with the code, the file's name and why."""
-
-        def __new__(cls, url: str, code: str, name: str, why: str):
-            self = super().__new__(cls, url)
-            self.code, self.name, self.why = code, name, why
-            return self
 
     resolved_roots = [Path(os.path.realpath(root)) for root in roots]
 
@@ -129,177 +145,11 @@ def contained_fetcher(roots: list[Path]):
                                                f"(at most {limits.megabytes(limits.MAX_IMAGE_BYTES)})")
             return self.checked(url, name, data)
 
-    def where(book, refusal) -> tuple[str | None, int | None, int | None]:
-        """The text and line that asked for a refused resource, if a text names it; else the file itself."""
-        if refusal.name == "a data: URI":
-            needles = [str(refusal)[:60]]
-        else:
-            needles = [refusal.name, str(refusal), unquote(urlparse(str(refusal)).path)]
-        needles = [n for n in needles if len(n) > 1]
-        for part in book.parts:
-            for needle in needles:
-                file, line, col = part.locate(needle, book.manifest.root)
-                if line is not None:
-                    return file, line, col
-        return (refusal.name if refusal.name != "a data: URI" else None), None, None
-
     refused: list = []
     fetcher = ContainedFetcher(allowed_protocols=("file", "data"), fail_on_errors=True)
     fetcher.refused = refused
-    fetcher.where = where
+    fetcher.where = refusal_location
     return fetcher
-
-
-MAX_NOTE_REPAIRS = 4
-_BLOCK_START = re.compile(r"<(p|li|blockquote|h[1-6]|dd)\b")
-_HEADING_BEFORE = re.compile(r"<h[2-6]\b(?:(?!<h[2-6]\b).)*</h[2-6]>\s*\Z", re.S)
-
-
-def _walk(box):
-    yield box
-    for child in getattr(box, "children", None) or ():
-        yield from _walk(child)
-
-
-def misplaced_notes(document) -> list[str]:
-    """Ids of footnotes that WeasyPrint set on a later page than their call.
-
-    WeasyPrint defers a page's last footnote to the next page when that helps it
-    keep widows and orphans, even if the call stays behind; we check each page.
-    """
-    from weasyprint.formatting_structure.boxes import FootnoteAreaBox, InlineBox
-
-    misplaced = []
-    for page in document.pages:
-        flow, *others = page._page_box.children
-        area = next((c for c in others if isinstance(c, FootnoteAreaBox)), None)
-        placed = {c.element.get("id") for c in area.children} if area else set()
-        for box in _walk(flow):
-            if isinstance(box, InlineBox) and "footnote" in (box.element.get("class") or "").split():
-                note_id = box.element.get("id")
-                if note_id not in placed and note_id not in misplaced:
-                    misplaced.append(note_id)
-    return misplaced
-
-
-def push_paragraphs_of(document_html: str, note_ids: list[str]) -> str:
-    """Start each paragraph holding one of these notes' calls on a new page."""
-    for note_id in note_ids:
-        at = document_html.find(f'id="{note_id}"')
-        starts = list(_BLOCK_START.finditer(document_html, 0, at))
-        if at < 0 or not starts:
-            continue
-        tag = starts[-1]
-        window = max(0, tag.start() - 1000)
-        heading = _HEADING_BEFORE.search(document_html, window, tag.start())
-        if heading:  # never strand the heading that introduces the pushed paragraph
-            tag = re.compile(r"<h[2-6]").match(document_html, heading.start())
-        document_html = document_html[:tag.end()] + " data-note-push" + document_html[tag.end():]
-    return document_html
-
-
-def anchor_pages(document, prefix: str = "ix-") -> dict[str, int]:
-    """Printed page number of every anchor whose id starts with `prefix`."""
-    return {anchor: number for number, page in enumerate(document.pages, 1)
-            for anchor in page.anchors if anchor.startswith(prefix)}
-
-
-def render_document(book, fonts, fetcher):
-    """Lay the book out, then fill in the index.
-
-    A pass may move a paragraph to the next page where a note would leave its call
-    behind, and is then laid out again. The index stands last, so once the rest is
-    laid out its page numbers are known: only the index is laid out again, as its own
-    document numbered from the page where it begins, and put in place of its draft.
-    """
-    from weasyprint import CSS
-
-    stylesheet = CSS(filename=str(STYLES / "print.css"), font_config=fonts, url_fetcher=fetcher)
-    pushed: list[str] = []
-    book.index_pages = {}
-    for attempt in range(MAX_NOTE_REPAIRS + 1):
-        document = _layout(book, stylesheet, fonts, fetcher, pushed=pushed)
-        misplaced = misplaced_notes(document)
-        if not misplaced or attempt == MAX_NOTE_REPAIRS:
-            break
-        log.info("moving the paragraphs of notes %s to keep them with their calls", ", ".join(misplaced))
-        pushed += misplaced
-        document = None  # let the old layout go before the next one is made
-    if misplaced:
-        log.warning("notes %s still stand on a later page than their calls", ", ".join(misplaced))
-    book.index_pages = anchor_pages(document)
-    index = next((p for p in book.parts if p.generated == "index"), None)
-    if index is None:
-        return document
-    if index is not book.parts[-1]:  # the index is not last: lay everything out again
-        return _layout(book, stylesheet, fonts, fetcher, pushed=pushed)
-    first = next(n for n, page in enumerate(document.pages) if index.id in page.anchors)
-    final = _layout(book, stylesheet, fonts, fetcher, parts=[index],
-                    extra_css=f"@page:first {{ counter-reset: page {first + 1}; }}")
-    return document.copy(document.pages[:first] + final.pages)
-
-
-def _layout(book, stylesheet, fonts, fetcher, pushed=(), parts=None, extra_css=""):
-    from weasyprint import HTML
-
-    document_html = pages.print_document(book, page_css(book.manifest.output) + extra_css, parts)
-    html = HTML(string=push_paragraphs_of(document_html, list(pushed)),
-                base_url=str(book.manifest.root) + "/", url_fetcher=fetcher)
-    return html.render(stylesheets=[stylesheet], font_config=fonts)
-
-
-def _first_line(box, section=None, block=None, line=None):
-    """(section id, block element, line box) of the first line of text in the flow."""
-    from weasyprint.formatting_structure.boxes import LineBox, TextBox
-
-    element = getattr(box, "element", None)
-    if element is not None and blocks.is_note(element):
-        return None
-    if element is not None and getattr(box, "element_tag", None):
-        if element.get("data-b") is not None:
-            block = element
-        if element.get("id") and element.tag in ("section", "nav"):
-            section = element.get("id")
-    if isinstance(box, LineBox):
-        line = box
-    if isinstance(box, TextBox) and box.text.strip():
-        return section, block, line or box
-    for child in getattr(box, "children", None) or ():
-        found = _first_line(child, section, block, line)
-        if found:
-            return found
-    return None
-
-
-def _line_text(line) -> str:
-    """The text of a printed line, its note calls left out."""
-    from weasyprint.formatting_structure.boxes import TextBox
-
-    if isinstance(line, TextBox):
-        return line.text
-    element = getattr(line, "element", None)
-    if element is not None and blocks.is_note(element) and getattr(line, "element_tag", None):
-        return ""
-    return "".join(_line_text(child) for child in getattr(line, "children", None) or ())
-
-
-def page_starts(document) -> list[blocks.PageStart]:
-    """Where each printed page begins, in terms the EPUB can find again."""
-    starts, last_offsets = [], {}
-    for number, page in enumerate(document.pages, 1):
-        found = _first_line(page._page_box.children[0])
-        if not found:
-            starts.append(blocks.PageStart(number, None, None, 0))
-            continue
-        section, block_el, line = found
-        if block_el is None:
-            starts.append(blocks.PageStart(number, section, None, 0))
-            continue
-        block = int(block_el.get("data-b"))
-        offset = blocks.locate(block_el, _line_text(line), last_offsets.get((section, block), 0))
-        last_offsets[(section, block)] = offset + 1
-        starts.append(blocks.PageStart(number, section, block, offset))
-    return starts
 
 
 XMP_DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-f-]{36}")
@@ -312,58 +162,117 @@ def fix_document_id(path: Path, book) -> None:
     WeasyPrint writes a random XMP DocumentID and derives the trailer's /ID from
     it; both are replaced in place by values of the same length, so no offset moves.
     """
-    from .epub import book_identifier
-
     data = path.read_bytes()
-    stable = uuid.uuid5(uuid.NAMESPACE_URL, "anthology-pdf:" + book_identifier(book.meta))
+    stable = stable_document_id(book)
     data = XMP_DOCUMENT_ID.sub(b"xmp.did:" + str(stable).encode(), data)
     digest = hashlib.md5(TRAILER_ID.sub(b"", data)).hexdigest().encode()
     path.write_bytes(TRAILER_ID.sub(b"/ID [(" + digest + b") (" + digest + b")]", data))
 
 
-def _set_metadata(document, book) -> None:
-    meta = document.metadata
-    meta.title = book.meta["title"]
-    meta.authors = list(book.meta.get("editors") or [])
-    meta.description = book.meta.get("description")
-    meta.lang = book.meta.get("language") or "en"
-    meta.generator = "anthology"
-    meta.created = meta.modified = fixed_date(book)
+def pdf_metadata(book) -> dict:
+    """The document information every chunk's PDF is given (the merged PDF keeps the first's)."""
+    return {"title": book.meta["title"], "authors": list(book.meta.get("editors") or []),
+            "description": book.meta.get("description"), "lang": book.meta.get("language") or "en",
+            "generator": "anthology", "created": fixed_date(book), "modified": fixed_date(book)}
 
 
-def write_pdf(book, target: Path) -> Path:
-    from weasyprint.text.fonts import FontConfiguration
+def tagged(output: dict) -> bool:
+    return bool(pdf_options(output).get("pdf_tags"))
 
-    fonts = FontConfiguration()
-    fetcher = contained_fetcher([book.manifest.root, STYLES])
-    meta = book.meta
+
+def lay_out_print(book, cache):
+    """The print edition laid out in chunks in the layout workers (through the cache): sets
+    `book.page_starts` and `book.index_pages`, and gives the layout the PDF is merged from."""
+    from .print_layout import ChunkFailed, lay_out
+
+    output = book.manifest.output
     try:
-        document = render_document(book, fonts, fetcher)
-        book.page_starts = page_starts(document)
-        _set_metadata(document, book)
+        return lay_out(book, cache, page_css(output), pdf_options(output), pdf_metadata(book), STYLES)
+    except ChunkFailed as failed:
+        raise _failure_error(book, failed.failure, f"{book.manifest.slug}.pdf") from None
+
+
+def write_pdf(book, target: Path, layout=None) -> Path:
+    """The PDF, merged from the chunks' layouts (laid out now, without a cache, if not given); a
+    tagged PDF (the `screen` profile) in one pass, since the chunks' structure trees are not merged."""
+    target = Path(target)
+    if layout is None and not tagged(book.manifest.output):
+        from ..cache import BuildCache
+        layout = lay_out_print(book, BuildCache(None))
+    try:
         with atomic_output(target) as tmp:
-            document.write_pdf(tmp, **pdf_options(book.manifest.output))
+            if tagged(book.manifest.output):
+                write_single_pass(book, tmp)
+            else:
+                from .merge import merge
+                Path(tmp).write_bytes(merge(layout, str(stable_document_id(book)).encode()))
             fix_document_id(tmp, book)
             preflight.check(tmp, book.manifest.output)
     except AnthologyError:
         raise
-    except BaseException as exc:  # WeasyPrint raises many kinds, a refused URL a BaseException
-        if fetcher.refused:
-            refusal = fetcher.refused[0]
-            file, line, col = fetcher.where(book, refusal)
-            raise error(refusal.code, f"the print renderer refused a resource: {refusal.why}", file, line, col) \
-                from None
+    except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        from ..fsutil import DISK_FULL
-        if isinstance(exc, OSError) and exc.errno in DISK_FULL:  # WeasyPrint writes the fonts to a temporary folder
-            raise error("B008", f"could not write {target.name}: {exc.strerror} (the disk is full or a file size "
-                                "limit was reached)", file=str(target)) from None
-        if isinstance(exc, MemoryError):
-            raise error("B002", f"WeasyPrint ran out of memory writing {target.name}") from None
-        if isinstance(exc, RecursionError):
-            raise error("B002", f"WeasyPrint could not write {target.name}: the document is nested too deeply") \
-                from None
-        raise error("B002", f"WeasyPrint could not write {target.name}: {exc}") from exc
-    log.info("wrote %s (%s)", target, meta["title"])
+        raise _failure_error(book, _failure_of(exc), target.name) from exc
+    log.info("wrote %s (%s)", target, book.meta["title"])
     return target
+
+
+def write_single_pass(book, target: Path) -> None:
+    """The whole book laid out as one WeasyPrint document: the reference the chunked layout equals."""
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    from .layout import page_starts, render_document
+
+    fonts = FontConfiguration()
+    fetcher = contained_fetcher([book.manifest.root, STYLES])
+    try:
+        stylesheet = CSS(filename=str(STYLES / "print.css"), font_config=fonts, url_fetcher=fetcher)
+        document = render_document(book, stylesheet, fonts, fetcher, page_css(book.manifest.output))
+        book.page_starts = page_starts(document)
+        for name, value in pdf_metadata(book).items():
+            setattr(document.metadata, name, value)
+        document.write_pdf(target, **pdf_options(book.manifest.output))
+    except BaseException as exc:  # WeasyPrint raises many kinds, a refused URL a BaseException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        if fetcher.refused:
+            first = fetcher.refused[0]
+            raise _failure_error(book, {"error": "refused", "url": str(first), "code": first.code,
+                                        "name": first.name, "why": first.why}, Path(target).name) from None
+        raise
+
+
+def _failure_of(exc: BaseException) -> dict:
+    from ..fsutil import DISK_FULL
+
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+        return {"error": "disk-full", "message": exc.strerror or str(exc)}
+    if isinstance(exc, MemoryError):
+        return {"error": "memory"}
+    if isinstance(exc, RecursionError):
+        return {"error": "recursion"}
+    return {"error": "other", "message": str(exc)}
+
+
+def _failure_error(book, failure: dict, name: str) -> AnthologyError:
+    """The coded error for a failed layout or write (see workers._failure)."""
+    kind = failure["error"]
+    if kind == "refused":
+        refusal = Refusal(failure["url"], failure["code"], failure["name"], failure["why"])
+        file, line, col = refusal_location(book, refusal)
+        return error(refusal.code, f"the print renderer refused a resource: {refusal.why}", file, line, col)
+    if kind == "disk-full":  # WeasyPrint writes the fonts to a temporary folder
+        return error("B008", f"could not write {name}: {failure['message']} (the disk is full or a file size "
+                             "limit was reached)", file=name)
+    if kind == "memory":
+        return error("B002", f"WeasyPrint ran out of memory writing {name}")
+    if kind == "recursion":
+        return error("B002", f"WeasyPrint could not write {name}: the document is nested too deeply")
+    return error("B002", f"WeasyPrint could not write {name}: {failure.get('message')}")
+
+
+def stable_document_id(book) -> uuid.UUID:
+    from .epub import book_identifier
+    return uuid.uuid5(uuid.NAMESPACE_URL, "anthology-pdf:" + book_identifier(book.meta))

@@ -114,7 +114,7 @@ class _Marker:
         for i, el in enumerate(inlines):
             term = self.match(inlines, i) if el.get("t") == "Str" else None
             if term and (term.in_notes or not in_note):
-                anchor = f"ix-{len(self.data.occurrences) + 1}"
+                anchor = f"ix-{part.id}-{len(part.index_anchors) + 1}"  # per part: an edit elsewhere keeps these ids
                 self.data.occurrences.append(Occurrence(term.key, part.id, anchor))
                 part.index_anchors.append(anchor)
                 # The anchor wraps the word: WeasyPrint breaks lines badly around empty inline boxes.

@@ -1,0 +1,121 @@
+"""One PDF from the chunks' PDFs (pikepdf): their pages in order with blank left-hand pages
+between them, one table of named destinations, one outline, one copy of the colour profile.
+
+The first chunk's PDF is the base, so the book keeps its catalogue as WeasyPrint wrote it: the
+PDF/X output intent, the XMP metadata, the document information. Links keep WeasyPrint's named
+destinations (`/Dest (id)`): a link to another chunk was made to a stub in its own chunk, and
+the merged table sends it to the real anchor. Outline entries are copied with their positions.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+
+
+def merge(layout, stable_uuid: bytes) -> bytes:
+    """The book's PDF from a `print_layout.PrintLayout`."""
+    import pikepdf
+
+    from .pdf import TRAILER_ID, XMP_DOCUMENT_ID
+
+    stable_id = hashlib.md5(stable_uuid).hexdigest().encode()
+
+    def opened(data: bytes):  # WeasyPrint's random ids made stable, of the same length, so no offset moves
+        data = XMP_DOCUMENT_ID.sub(b"xmp.did:" + stable_uuid, data)
+        return pikepdf.open(io.BytesIO(TRAILER_ID.sub(b"/ID [(" + stable_id + b") (" + stable_id + b")]", data)))
+
+    warnings.filterwarnings("ignore", message="Copying pages from another Pdf")  # we remake the dests: _dests
+    chunks, results = layout.chunks, layout.results
+    book = opened(results[chunks[0].name]["pdf"])
+    sources, dests, outline = [], [], []
+    for n, chunk in enumerate(chunks):
+        first = layout.numbers.starts[chunk.name] - 1
+        if first - 1 >= len(book.pages) and layout.blank is not None:
+            blank = opened(layout.blank["pdf"])
+            sources.append(blank)
+            book.pages.extend(blank.pages)
+        source = book if n == 0 else opened(results[chunk.name]["pdf"])
+        if n:
+            sources.append(source)
+            book.pages.extend(source.pages)
+        local = {page.obj.objgen: number for number, page in enumerate(source.pages)}
+        page_at = lambda dest: book.pages[first + local[dest[0].objgen]].obj  # noqa: E731
+        dests += _dests(source, set(results[chunk.name]["anchors"]), page_at)
+        outline += _outline(source, page_at)
+    _set_dests(book, dests)
+    _set_outline(book, outline)
+    _one_colour_profile(book)
+    out = io.BytesIO()
+    book.save(out, deterministic_id=True)
+    return out.getvalue()
+
+
+def _dests(source, names: set[str], page_at) -> list:
+    import pikepdf
+
+    root = source.Root.get("/Names")
+    if root is None or "/Dests" not in root:
+        return []
+    found = []
+    for name, dest in pikepdf.NameTree(root.Dests).items():
+        if name in names:
+            found.append((name, pikepdf.Array([page_at(dest), *list(dest)[1:]])))
+    return found
+
+
+def _set_dests(book, dests: list) -> None:
+    import pikepdf
+
+    flat = pikepdf.Array()
+    for name, dest in sorted(dests, key=lambda item: item[0].encode("utf-8")):
+        flat.append(pikepdf.String(name))
+        flat.append(dest)
+    if "/Names" not in book.Root:
+        book.Root.Names = pikepdf.Dictionary()
+    book.Root.Names.Dests = book.make_indirect(pikepdf.Dictionary(Names=flat))
+
+
+def _outline(source, page_at) -> list:
+    """The source's outline entries as (title, destination, children)."""
+    def walk(items):
+        return [(str(item.title), [page_at(item.destination), *list(item.destination)[1:]], walk(item.children))
+                for item in items]
+
+    with source.open_outline() as outline:
+        return walk(outline.root)
+
+
+def _set_outline(book, entries: list) -> None:
+    import pikepdf
+
+    def items(entries):
+        made = []
+        for title, dest, children in entries:
+            item = pikepdf.OutlineItem(title, pikepdf.Array(dest))
+            item.children.extend(items(children))
+            made.append(item)
+        return made
+
+    with book.open_outline() as outline:
+        outline.root.clear()
+        outline.root.extend(items(entries))
+
+
+def _one_colour_profile(book) -> None:
+    """Each chunk embedded the press profile; every page is made to use the first copy."""
+    import pikepdf
+
+    first: dict[str, object] = {}
+    seen = set()
+    for page in book.pages:
+        resources = page.obj.get("/Resources")
+        spaces = resources.get("/ColorSpace") if resources is not None else None
+        if spaces is None or spaces.objgen in seen and spaces.objgen != (0, 0):
+            continue
+        seen.add(spaces.objgen)
+        for key in list(spaces.keys()):
+            space = spaces[key]
+            if isinstance(space, pikepdf.Array) and len(space) == 2 and space[0] == pikepdf.Name.ICCBased:
+                digest = hashlib.sha256(space[1].read_raw_bytes()).hexdigest()
+                spaces[key] = pikepdf.Array([pikepdf.Name.ICCBased, first.setdefault(digest, space[1])])

@@ -1,0 +1,171 @@
+"""The print layout of the whole book, chunk by chunk (see `chunks.py`), in the layout workers,
+through the build cache. It gives the EPUB its page list and the PDF its pages.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+from ..messages import AnthologyError
+from . import chunks as chunking
+from . import workers
+from .blocks import PageStart
+
+log = logging.getLogger("anthology.render.pdf")
+
+
+@dataclass
+class PrintLayout:
+    chunks: list
+    results: dict[str, dict]            # chunk name -> its layout (see workers.lay_out_chunk)
+    keys: dict[str, str]                # chunk name -> its cache key
+    numbers: chunking.Numbers
+    blanks: list[int] = field(default_factory=list)  # blank left-hand pages between chunks
+    blank: dict | None = None           # the blank page's layout
+    blank_key: str = ""
+
+    @property
+    def page_count(self) -> int:
+        last = self.chunks[-1].name
+        return self.numbers.starts[last] + self.results[last]["pages"] - 1
+
+
+def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles) -> PrintLayout:
+    """Lay every chunk out with the numbers we believe until the numbers they give are those."""
+    chunks = chunking.make_chunks(book)
+    jobs = _Jobs(book, cache, css, pdf_options, metadata, styles)
+    believed = _believed(cache, book)
+    blank_job = jobs.blank_job()  # laid out with the first round, in case a blank page is wanted
+    for round_number in range(1, chunking.MAX_ROUNDS + 1):
+        wanted = {chunk.name: jobs.job(chunk, believed) for chunk in chunks}
+        results = jobs.results({**wanted, "blank": blank_job}, round_number)
+        found = chunking.numbers_of(chunks, results)
+        if all(jobs.job(chunk, found)["key"] == wanted[chunk.name]["key"] for chunk in chunks):
+            break
+        believed = found
+    else:
+        log.warning("the print layout's page numbers did not settle after %d rounds", chunking.MAX_ROUNDS)
+    layout = PrintLayout(chunks, results, {n: j["key"] for n, j in wanted.items()}, found)
+    layout.blanks = chunking.blank_pages(chunks, found, results)
+    layout.blank, layout.blank_key = results["blank"], blank_job["key"]
+    book.page_starts = _page_starts(layout)
+    book.index_pages = {a: p for a, p in found.anchors.items() if a.startswith("ix-")}
+    cache.write_json("plan", _plan_key(cache, book), {"starts": found.starts, "anchors": found.anchors})
+    return layout
+
+
+def _plan_key(cache, book) -> str:
+    from ..cache import digest
+    return digest("plan", str(book.manifest.root), book.manifest.output.get("pdf"))
+
+
+def _believed(cache, book) -> chunking.Numbers:
+    """The last build's numbers: a belief, checked by the rounds, never trusted."""
+    plan = cache.read_json("plan", _plan_key(cache, book))
+    try:
+        return chunking.Numbers({str(k): int(v) for k, v in plan["starts"].items()},
+                                {str(k): int(v) for k, v in plan["anchors"].items()})
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return chunking.Numbers()
+
+
+def _page_starts(layout: PrintLayout) -> list[PageStart]:
+    starts = []
+    for chunk in layout.chunks:
+        first = layout.numbers.starts[chunk.name]
+        if first - 1 in layout.blanks:
+            starts.append(PageStart(first - 1, None, None, 0))
+        starts += [PageStart(first + page - 1, section, block, offset)
+                   for page, section, block, offset in layout.results[chunk.name]["starts"]]
+    return starts
+
+
+class _Jobs:
+    """Makes the chunks' jobs and gets their results: from this build, the cache, or the workers."""
+
+    def __init__(self, book, cache, css, pdf_options, metadata, styles):
+        from ..cache import PACKAGE, digest, tree_digest
+
+        self.book, self.cache, self.css = book, cache, css
+        self.styles = styles
+        self.styles_digest = tree_digest(styles, lambda p: p.name != "epub.css")
+        self.common = {"root": str(book.manifest.root), "styles": str(styles), "styles_digest": self.styles_digest,
+                       "pdf_options": pdf_options, "metadata": metadata}
+        self.salt = digest("chunk", cache.versions, tree_digest(PACKAGE, lambda p: p.suffix == ".py"),
+                           self.common, os.environ.get("SOURCE_DATE_EPOCH"))
+        self.made: dict[str, dict] = {}      # key -> result, this build
+        self.pushes: dict[str, list] = {}    # flow key -> the notes pushed for it
+
+    def job(self, chunk, numbers) -> dict:
+        from ..cache import digest, resource_digests
+
+        html = chunking.chunk_html(self.book, chunk, self.css, numbers)
+        flow = digest(chunking.flow_key(chunk, html, numbers))
+        key = digest(self.salt, html, resource_digests(html, self.book.manifest.root))
+        return {**self.common, "chunk": chunk.name, "html": html, "stubs": list(chunk.outside), "starts": True,
+                "key": key, "flow": flow, "pushed": self.pushes.get(flow)}
+
+    def blank_job(self) -> dict:
+        """A blank left-hand page: the second page of a document that breaks to the right at once."""
+        from ..cache import digest
+        from . import html as pages
+
+        html = pages.html_document(self.book, self.css, ['<div style="break-after: right"></div><div></div>'])
+        return {**self.common, "chunk": "blank", "html": html, "only_page": 1, "key": digest(self.salt, html)}
+
+    def results(self, wanted: dict[str, dict], round_number: int) -> dict[str, dict]:
+        results, missing = {}, []
+        for name, job in wanted.items():
+            result = self.made.get(job["key"]) or self._cached(job["key"])
+            if result is None:
+                missing.append(job)
+            else:
+                results[name] = result
+        if missing:
+            log.debug("laying out %d of %d chunks (round %d)", len(missing), len(wanted), round_number,
+                      extra={"layout_event": "round", "round": round_number, "total": len(missing)})
+        missing.sort(key=lambda job: -len(job["html"]))  # the longest first keeps every core busy
+        for job, result in workers.run(missing):
+            if "error" in result:
+                raise ChunkFailed(result)
+            _relog(result.pop("log", ()))
+            self._keep(job, result)
+            results[job["chunk"]] = result
+            log.info("laid out %s: %d pages", job["chunk"], result["pages"],
+                     extra={"layout_event": "chunk", "pages": result["pages"]})
+        return results
+
+    def _keep(self, job: dict, result: dict) -> None:
+        self.made[job["key"]] = result
+        if "flow" in job:
+            self.pushes[job["flow"]] = result["pushed"]
+        self.cache.write("chunk-pdf", job["key"], result["pdf"])
+        self.cache.write_json("chunk", job["key"], {k: v for k, v in result.items() if k != "pdf"})
+
+    def _cached(self, key: str) -> dict | None:
+        meta = self.cache.read_json("chunk", key)
+        if not isinstance(meta, dict) or not {"pages", "anchors", "starts", "pushed"} <= meta.keys():
+            return None
+        pdf = self.cache.read("chunk-pdf", key)
+        if pdf is None:
+            return None
+        result = {**meta, "pdf": pdf}
+        self.made[key] = result
+        return result
+
+
+class ChunkFailed(Exception):
+    """A worker could not lay a chunk out; `failure` says why (see workers._failure)."""
+
+    def __init__(self, failure: dict):
+        super().__init__(failure.get("message") or failure.get("why") or failure["error"])
+        self.failure = failure
+
+
+def _relog(records) -> None:
+    for name, level, message in records:
+        logging.getLogger(name).log(level, "%s", message)
+
+
+__all__ = ["PrintLayout", "lay_out", "ChunkFailed", "AnthologyError"]

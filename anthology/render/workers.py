@@ -1,0 +1,207 @@
+"""Worker processes that lay out the print edition's chunks, on every core, reused from build to build.
+
+Importing WeasyPrint and loading the book's fonts cost about a second; a worker pays it once
+and keeps one `FontConfiguration` and the parsed `print.css` for every chunk it lays out
+(`anthology watch` and a test session reuse the same workers for all their builds). The workers
+are started by `spawn`, never `fork`, so they inherit no thread or lock of the build's process.
+
+A job is a plain dict and so is its result, so that both cross the process boundary and the
+cache as they are. Errors come back as values (`{"error": …}`): the build's process turns
+them into coded diagnostics, naming the text that asked for a refused resource.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+
+log = logging.getLogger("anthology.render.pdf")
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def worker_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def pool() -> ProcessPoolExecutor:
+    """The workers, started on first use and kept until the process ends."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(worker_count(), mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_import_weasyprint)
+        return _pool
+
+
+def warm_up() -> None:
+    """Start the workers now (they import WeasyPrint while pandoc runs), without waiting for them."""
+    executor = pool()
+    for _ in range(worker_count()):
+        executor.submit(_nothing)
+
+
+def shut_down() -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None
+
+
+atexit.register(shut_down)
+
+
+def run(jobs: list[dict]):
+    """Each job's result, as the workers finish them: yields (job, result)."""
+    from concurrent.futures import as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    executor = pool()
+    futures = {executor.submit(lay_out_chunk, job): job for job in jobs}
+    try:
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+    except BrokenProcessPool:
+        shut_down()  # a worker died (killed, or out of memory): the next build starts new ones
+        yield None, {"error": "crashed", "message": "a layout worker stopped unexpectedly (killed, or out of memory)"}
+    finally:
+        for future in futures:
+            future.cancel()
+
+
+# --- in the worker ------------------------------------------------------------------------------
+
+_fetchers: dict[tuple, object] = {}  # (styles folder, its digest, book folder) -> its fetcher
+_styles: dict[tuple, tuple] = {}    # the same -> (font configuration, stylesheet)
+
+
+def _import_weasyprint() -> None:
+    import weasyprint  # noqa: F401 (the import is the point: it takes most of a second)
+    threading.Thread(target=_exit_with_the_build, args=(os.getppid(),), daemon=True).start()
+    logging.getLogger("weasyprint").setLevel(logging.WARNING)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+
+def _exit_with_the_build(parent: int) -> None:
+    """A worker whose build was killed would wait for work for ever (and hold its output pipes)."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
+
+
+def _nothing() -> None:
+    return None
+
+
+def _tools(job: dict):
+    """The worker's font configuration, stylesheet and fetcher for this book, made once."""
+    from pathlib import Path
+
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    from .pdf import contained_fetcher
+
+    key = (job["styles"], job["styles_digest"], job["root"])
+    if key not in _fetchers:
+        _fetchers[key] = contained_fetcher([Path(job["root"]), Path(job["styles"])])
+    fetcher = _fetchers[key]
+    fetcher.refused.clear()
+    if key not in _styles:  # loads the fonts, which the fetcher may refuse
+        fonts = FontConfiguration()
+        _styles[key] = fonts, CSS(filename=str(Path(job["styles"]) / "print.css"), font_config=fonts,
+                                  url_fetcher=fetcher)
+    fonts, stylesheet = _styles[key]
+    return fonts, stylesheet, fetcher
+
+
+class _Collected(logging.Handler):
+    """What WeasyPrint and the note repairs log while a job runs, sent back to the build's log."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.records: list[tuple[str, int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("weasyprint.progress"):
+            return
+        self.records.append((record.name, record.levelno, record.getMessage()))
+
+
+def lay_out_chunk(job: dict) -> dict:
+    """Lay out one chunk (repairing its notes), and write its PDF: see `render/chunks.py`."""
+    collected = _Collected()
+    loggers = [logging.getLogger(name) for name in ("weasyprint", "anthology")]
+    for logger in loggers:
+        logger.addHandler(collected)
+    try:
+        result = _lay_out(job)
+    except BaseException as exc:  # WeasyPrint raises many kinds, a refused URL a BaseException
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        result = _failure(job, exc)
+    finally:
+        for logger in loggers:
+            logger.removeHandler(collected)
+    result["log"] = collected.records
+    return result
+
+
+def _lay_out(job: dict) -> dict:
+    import io
+
+    from weasyprint import HTML
+
+    from .layout import lay_out_repairing_notes, page_starts
+
+    fonts, stylesheet, fetcher = _tools(job)
+
+    def render(document_html: str):
+        return HTML(string=document_html, base_url=job["root"] + "/", url_fetcher=fetcher
+                    ).render(stylesheets=[stylesheet], font_config=fonts)
+
+    document, pushed = lay_out_repairing_notes(job["html"], render, job.get("pushed"))
+    if job.get("only_page"):  # a blank verso: the one page wanted out of a small document
+        document = document.copy([document.pages[job["only_page"]]])
+    stubs = set(job.get("stubs", ()))
+    anchors = {}
+    for number, page in enumerate(document.pages):  # a box split over pages names its anchor on each
+        for name in page.anchors:
+            if name not in stubs:
+                anchors.setdefault(name, number)
+    starts = [[s.page, s.section, s.block, s.offset] for s in page_starts(document)] if job.get("starts") else []
+    _set_metadata(document, job["metadata"])
+    pdf = io.BytesIO()
+    document.write_pdf(pdf, **job["pdf_options"])
+    return {"pages": len(document.pages), "anchors": anchors, "starts": starts, "pushed": pushed,
+            "pdf": pdf.getvalue()}
+
+
+def _set_metadata(document, metadata: dict) -> None:
+    meta = document.metadata
+    for name, value in metadata.items():
+        setattr(meta, name, value)
+
+
+def _failure(job: dict, exc: BaseException) -> dict:
+    from ..fsutil import DISK_FULL
+
+    fetcher = _fetchers.get((job["styles"], job["styles_digest"], job["root"]))
+    if fetcher is not None and fetcher.refused:
+        first = fetcher.refused[0]
+        return {"error": "refused", "url": str(first), "code": first.code, "name": first.name, "why": first.why}
+    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+        return {"error": "disk-full", "message": exc.strerror or str(exc)}
+    kinds = {MemoryError: "memory", RecursionError: "recursion"}
+    kind = next((k for cls, k in kinds.items() if isinstance(exc, cls)), "other")
+    return {"error": kind, "message": f"{type(exc).__name__}: {exc}"}

@@ -1,0 +1,175 @@
+"""The print edition laid out in chunks on every core equals one WeasyPrint pass over the whole
+book: the same text on every page, folios and running heads included, the same contents numbers,
+cross-references, index locators, bookmarks and links, and the same page starts for the EPUB.
+An edit to one text lays out that text's chunk alone; the workers are reused.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, ROOT
+from helpers import pdf_pages
+from pypdf import PdfReader
+
+from anthology import pandoc, transforms
+from anthology.build import build
+from anthology.manifest import load_manifest
+from anthology.model import load_book
+from anthology.render import blocks, workers
+from anthology.render.pdf import write_single_pass
+from anthology.sanitize import sanitize_book
+
+
+def single_pass(manifest: Path, target: Path):
+    """The book laid out in one WeasyPrint pass, as `build` made it before chunks: (book, pdf)."""
+    book = load_book(load_manifest(manifest))
+    pandoc.book_to_ast(book)
+    transforms.apply(book)
+    pandoc.book_to_html(book)
+    sanitize_book(book)
+    blocks.number_book(book)
+    write_single_pass(book, target)
+    return book, target
+
+
+def chunked(manifest: Path, out: Path):
+    """The same book through `build` (chunks, workers, merge), with the book it laid out."""
+    from anthology import build as build_module
+
+    kept = {}
+    real = build_module.lay_out
+
+    def keep(book, cache, only):
+        kept["book"] = book
+        return real(book, cache, only)
+
+    build_module.lay_out = keep
+    try:
+        outputs = build(manifest, out, use_cache=False).outputs
+    finally:
+        build_module.lay_out = real
+    return kept["book"], outputs["pdf"]
+
+
+def outline(reader: PdfReader) -> list:
+    def walk(items, depth):
+        out = []
+        for item in items:
+            if isinstance(item, list):
+                out += walk(item, depth + 1)
+            else:
+                out.append((depth, item.title, reader.get_destination_page_number(item),
+                            round(float(item.top or 0))))
+        return out
+    return walk(reader.outline, 0)
+
+
+def links(reader: PdfReader) -> list:
+    """(page, rectangle, target, target's page and height) of every link, in page order."""
+    dests = reader.named_destinations
+    found = []
+    for number, page in enumerate(reader.pages):
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            if annot.get("/Subtype") != "/Link":
+                continue
+            rect = [round(float(v)) for v in annot["/Rect"]]
+            if "/Dest" in annot:
+                dest = dests[str(annot["/Dest"])]
+                found.append((number, rect, str(annot["/Dest"]), reader.get_destination_page_number(dest),
+                              round(float(dest.top or 0))))
+            else:
+                found.append((number, rect, str(annot["/A"]["/URI"]), None, None))
+    return found
+
+
+@pytest.fixture(scope="module", params=["tiny", "default"])
+def both(request, tmp_path_factory):
+    manifest = FIXTURES / "books" / "tiny" / "manifest.yaml" if request.param == "tiny" else ROOT / "manifest.yaml"
+    folder = tmp_path_factory.mktemp(f"chunked-{request.param}")
+    one = single_pass(manifest, folder / "single.pdf")
+    return one, chunked(manifest, folder / "out")
+
+
+def test_every_page_reads_as_in_one_pass(both):
+    (_, single), (_, merged) = both
+    one, many = pdf_pages(str(single)), pdf_pages(str(merged))
+    assert len(many) == len(one)
+    for number, (expected, got) in enumerate(zip(one, many), 1):
+        assert got == expected, f"page {number} differs"
+
+
+def test_bookmarks_links_and_destinations_are_those_of_one_pass(both):
+    (_, single), (_, merged) = both
+    one, many = PdfReader(str(single)), PdfReader(str(merged))
+    assert outline(many) == outline(one)
+    assert len(outline(one)) >= 4
+    expected = links(one)
+    assert links(many) == expected
+    assert sum(1 for link in expected if link[3] is not None) >= 5, "the book has internal links to compare"
+
+
+def test_page_starts_and_index_pages_are_those_of_one_pass(both):
+    (one, _), (many, _) = both
+    assert many.page_starts == one.page_starts
+    assert many.index_pages == one.index_pages and many.index_pages
+
+
+def test_blank_left_hand_pages_stay_blank(both):
+    (_, _), (book, merged) = both
+    blanks = [s.page for s in book.page_starts if s.section is None]
+    texts = pdf_pages(str(merged))
+    assert all(not texts[page - 1].strip() for page in blanks)
+    assert any(page % 2 == 0 for page in blanks), "the book has a blank verso between parts"
+
+
+def laid_out(records) -> list[str]:
+    return [r.getMessage().split(":")[0].removeprefix("laid out ") for r in records
+            if getattr(r, "layout_event", None) == "chunk"]
+
+
+class Keep(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def build_logging(manifest: Path) -> list:
+    logger, handler = logging.getLogger("anthology.render.pdf"), Keep()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        build(manifest)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return handler.records
+
+
+def test_an_edit_to_one_text_lays_out_that_text_alone(tmp_path):
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    manifest = root / "manifest.yaml"
+    first = laid_out(build_logging(manifest))
+    assert {"prelims", "one", "two", "index"} <= set(first)
+    assert laid_out(build_logging(manifest)) == [], "nothing changed, nothing is laid out"
+    text = root / "texts" / "two.md"
+    text.write_text(text.read_text().replace("markerb2", "markerq2", 1))  # the same pages: no number moves
+    assert laid_out(build_logging(manifest)) == ["two"]
+    assert any("markerq2" in page for page in pdf_pages(str(root / "build" / "tiny.pdf")))
+
+
+def test_the_workers_are_reused_from_build_to_build(tiny_book, tmp_path):
+    manifest, _ = tiny_book
+    pool = workers.pool()
+    before = {p.pid for p in pool._processes.values()}
+    build(manifest, tmp_path / "out", use_cache=False)
+    assert workers.pool() is pool
+    assert {p.pid for p in pool._processes.values()} == before and len(before) == workers.worker_count()

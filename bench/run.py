@@ -311,8 +311,11 @@ def table(results: dict) -> str:
     add("one-text rebuild", lambda r: ratio(r, "one-text"))
     add("EPUB only after one-text edit", lambda r: ratio(r, "epub-only"))
     add("  of which packaging the EPUB", lambda r: f"{r['epub-only'].get('stages', {}).get('packaging the EPUB', 0):.1f} s")
-    add("layout passes, first build", lambda r: " + ".join(f"{p['seconds']:.0f}" for p in r["first"]["layout_passes"])
-        + f" s ({len(r['first']['layout_passes'])} passes)")
+    add("  of which the print layout", lambda r: f"{r['first'].get('stages', {}).get('laying out the print edition', 0):.1f} s"
+        " (chunks on every core)")
+    add("  of which writing the PDF", lambda r: f"{r['first'].get('stages', {}).get('writing the PDF', 0):.1f} s"
+        " (merge and preflight)")
+    add("one-text rebuild: print layout", lambda r: f"{r['one-text'].get('stages', {}).get('laying out the print edition', 0):.1f} s")
     add("naive pass: layout", lambda r: f"{r['naive']['layout_passes'][0]['seconds']:.1f} s"
         if r["naive"]["layout_passes"] else "?")
     add("anthology check", lambda r: f"{r['check']['seconds']:.2f} s")

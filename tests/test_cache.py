@@ -151,6 +151,38 @@ def test_damaged_entries_are_made_again_never_trusted(book):
     assert not converted(records) and not [r for r in records if r.levelno >= logging.WARNING]
 
 
+def test_a_damaged_chunk_is_laid_out_again(book):
+    manifest, _ = book
+    good = outputs(manifest)
+    cache = manifest.parent / "build" / FOLDER
+    for entry in (cache / "pdf").glob("*.entry"):
+        entry.unlink()  # so that the PDF is merged again from its chunks
+    chunk = max((cache / "chunk-pdf").glob("*.entry"), key=lambda p: p.stat().st_size)
+    chunk.write_bytes(chunk.read_bytes()[:-100] + b"x" * 100)
+    logger = logging.getLogger("anthology.render.pdf")
+    level = logger.level
+    with cache_log() as records:
+        logger.addHandler(keep := _Keep())
+        logger.setLevel(logging.DEBUG)
+        try:
+            build(manifest)
+        finally:
+            logger.removeHandler(keep)
+            logger.setLevel(level)
+    assert [r.getMessage() for r in records if r.levelno == logging.WARNING and "is damaged" in r.getMessage()]
+    assert len([r for r in keep.records if getattr(r, "layout_event", None) == "chunk"]) == 1
+    assert outputs(manifest) == good
+
+
+class _Keep(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
 def test_no_cache_on_the_command_line(book, capsys):
     manifest, _ = book
     with cache_log() as records:

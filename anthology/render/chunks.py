@@ -5,9 +5,11 @@ right-hand page (`break-before: right`) and resets its footnote counter, its run
 from `string-set` inside it, and `@page part:nth(1 of part)` restarts with each part. So the
 page breaks inside a part depend on nothing before it — except a few numbers it prints:
 
-- its folios, which start at the page where the part begins (`@page:first { counter-reset }`);
+- its folios: the chunk is laid out with empty folio boxes, and the folios, laid out apart as
+  pages that hold nothing else (one document as long as the book), are stamped onto its pages;
 - the pages its cross-references, the contents and the index point to: those inside the chunk
-  come from WeasyPrint's `target-counter` as in one pass; those outside it are given as
+  come from WeasyPrint's `target-counter` as in one pass (the chunk is then numbered from where
+  it begins, `@page:first { counter-reset }`); those outside it are given as
   `data-page` attributes (print.css prints them the same way) and their targets as empty,
   absolutely placed anchors (`stubs`), so that WeasyPrint keeps the links.
 
@@ -33,6 +35,10 @@ _ID = re.compile(r'\sid="([^"]+)"')
 _A_TAG = re.compile(r"<a\s[^>]*>")
 _HREF = re.compile(r'href="#([^"]+)"')
 _START_CSS = "@page:first {{ counter-reset: page {} }}"
+# A chunk keeps its folio boxes, empty: its pages do not depend on where it starts. The folios
+# are laid out apart, as pages holding nothing else, and stamped onto the chunk's (merge.py).
+CHUNK_CSS = '@page :left { @top-left { content: "" } } @page :right { @top-right { content: "" } }'
+FOLIO_CSS = "@page { marks: none } .folio { break-after: page } .folio:last-child { break-after: auto }"
 STUB_BOX = '<div class="chunk-stubs" style="position: absolute; width: 0; height: 0; overflow: hidden">{}</div>'
 
 
@@ -65,10 +71,15 @@ def _describe(chunk: Chunk, body: str) -> None:
         target = href.group(1)
         if target not in chunk.ids:
             outside.append(target)
-        elif "xref" in (re.search(r'class="([^"]*)"', tag) or [None, ""])[1].split():
+        elif _is_xref(tag):
             start_matters = True
     chunk.outside = tuple(dict.fromkeys(outside))
     chunk.start_matters = start_matters
+
+
+def _is_xref(tag: str) -> bool:
+    classes = re.search(r'class="([^"]*)"', tag)
+    return bool(classes) and "xref" in classes.group(1).split()
 
 
 @dataclass
@@ -82,19 +93,25 @@ def chunk_html(book, chunk: Chunk, css: str, numbers: Numbers) -> str:
     """The chunk as a complete HTML document, with the numbers it cannot know alone."""
     body = chunk.body if chunk.body is not None else _index_body(book, chunk, numbers)
 
-    def with_page(match: re.Match) -> str:
-        target = match.group(1)
-        if target in chunk.ids:
-            return match.group(0)
-        return f'{match.group(0)} data-page="{numbers.anchors.get(target, 0)}"'
+    def with_page(tag: re.Match) -> str:
+        """The page of a target outside the chunk, on the links that print it."""
+        href = _HREF.search(tag.group(0))
+        if not href or href.group(1) in chunk.ids or not (chunk.part is None or _is_xref(tag.group(0))):
+            return tag.group(0)
+        return tag.group(0)[:-1] + f' data-page="{numbers.anchors.get(href.group(1), 0)}">'
 
-    body = _HREF.sub(with_page, body)
+    body = _A_TAG.sub(with_page, body)
     if chunk.outside:  # inside the last element, so that no page is made for them
         stubs = STUB_BOX.format("".join(f'<span id="{target}"></span>' for target in chunk.outside))
         end = body.rfind("</")
         body = body[:end] + stubs + body[end:]
-    start = numbers.starts.get(chunk.name, 1)
-    return pages.html_document(book, css + _START_CSS.format(start), [body])
+    start = _START_CSS.format(numbers.starts.get(chunk.name, 1)) if chunk.start_matters else ""
+    return pages.html_document(book, css + start, [body])
+
+
+def folio_html(book, css: str, count: int) -> str:
+    """As many pages as the book has, holding nothing but their folios."""
+    return pages.html_document(book, css, ['<div class="folio"></div>' * count])
 
 
 def _index_body(book, chunk: Chunk, numbers: Numbers) -> str:
@@ -121,11 +138,3 @@ def blank_pages(chunks: list[Chunk], numbers: Numbers, results: dict[str, dict])
     """The blank left-hand pages put before chunks (1-based page numbers)."""
     ends = [numbers.starts[chunk.name] + results[chunk.name]["pages"] for chunk in chunks[:-1]]
     return [end for end in ends if end % 2 == 0]
-
-
-def flow_key(chunk: Chunk, html: str, numbers: Numbers) -> str:
-    """What the chunk's page breaks depend on: its HTML without its first folio, unless its own
-    cross-references print page numbers (they move with the start). Same key, same pushes."""
-    if chunk.start_matters:
-        return html
-    return html.replace(_START_CSS.format(numbers.starts.get(chunk.name, 1)), "")

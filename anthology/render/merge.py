@@ -1,5 +1,6 @@
 """One PDF from the chunks' PDFs (pikepdf): their pages in order with blank left-hand pages
-between them, one table of named destinations, one outline, one copy of the colour profile.
+between them, their folios stamped on, one table of named destinations, one outline, one copy
+of the colour profile.
 
 The first chunk's PDF is the base, so the book keeps its catalogue as WeasyPrint wrote it: the
 PDF/X output intent, the XMP metadata, the document information. Links keep WeasyPrint's named
@@ -28,7 +29,8 @@ def merge(layout, stable_uuid: bytes) -> bytes:
     warnings.filterwarnings("ignore", message="Copying pages from another Pdf")  # we remake the dests: _dests
     chunks, results = layout.chunks, layout.results
     book = opened(results[chunks[0].name]["pdf"])
-    sources, dests, outline = [], [], []
+    folios = opened(layout.folios["pdf"])
+    sources, dests, outline = [folios], [], []
     for n, chunk in enumerate(chunks):
         first = layout.numbers.starts[chunk.name] - 1
         if first - 1 >= len(book.pages) and layout.blank is not None:
@@ -39,6 +41,7 @@ def merge(layout, stable_uuid: bytes) -> bytes:
         if n:
             sources.append(source)
             book.pages.extend(source.pages)
+        _stamp_folios(book, first, folios, results[chunk.name]["folios"])
         local = {page.obj.objgen: number for number, page in enumerate(source.pages)}
         page_at = lambda dest: book.pages[first + local[dest[0].objgen]].obj  # noqa: E731
         dests += _dests(source, set(results[chunk.name]["anchors"]), page_at)
@@ -49,6 +52,27 @@ def merge(layout, stable_uuid: bytes) -> bytes:
     out = io.BytesIO()
     book.save(out, deterministic_id=True)
     return out.getvalue()
+
+
+def _stamp_folios(book, first: int, folios, shown: list[bool]) -> None:
+    """Its folio onto each page of a chunk that has one (`folios` has a page for every page of the book)."""
+    for number, has_folio in enumerate(shown):
+        if has_folio:
+            _overlay(book, book.pages[first + number], folios.pages[first + number], f"/Folio{first + number + 1}")
+
+
+def _overlay(book, page, other, name: str) -> None:
+    """`other` drawn over `page`, the same size (pikepdf's add_overlay names the form at random,
+    which would make two builds differ)."""
+    import pikepdf
+
+    form = book.copy_foreign(other.as_form_xobject())
+    resources = page.obj.get("/Resources")
+    if "/XObject" not in resources:
+        resources.XObject = pikepdf.Dictionary()
+    resources.XObject[pikepdf.Name(name)] = form
+    page.contents_add(pikepdf.Stream(book, b"q\n"), prepend=True)
+    page.contents_add(pikepdf.Stream(book, b"\nQ\nq " + name.encode() + b" Do Q\n"))
 
 
 def _dests(source, names: set[str], page_at) -> list:

@@ -23,6 +23,7 @@ class PrintLayout:
     numbers: chunking.Numbers
     blanks: list[int] = field(default_factory=list)  # blank left-hand pages between chunks
     blank: dict | None = None           # the blank page's layout
+    folios: dict | None = None          # the layout of the folios, one page per page of the book
     blank_key: str = ""
 
     @property
@@ -49,6 +50,9 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles) ->
     layout = PrintLayout(chunks, results, {n: j["key"] for n, j in wanted.items()}, found)
     layout.blanks = chunking.blank_pages(chunks, found, results)
     layout.blank, layout.blank_key = results["blank"], blank_job["key"]
+    folio_job = jobs.folio_job(layout.page_count)
+    layout.folios = jobs.results({"folios": folio_job}, "of the folios")["folios"]
+    layout.keys["folios"] = folio_job["key"]
     book.page_starts = _page_starts(layout)
     book.index_pages = {a: p for a, p in found.anchors.items() if a.startswith("ix-")}
     cache.write_json("plan", _plan_key(cache, book), {"starts": found.starts, "anchors": found.anchors})
@@ -95,16 +99,21 @@ class _Jobs:
         self.salt = digest("chunk", cache.versions, tree_digest(PACKAGE, lambda p: p.suffix == ".py"),
                            self.common, os.environ.get("SOURCE_DATE_EPOCH"))
         self.made: dict[str, dict] = {}      # key -> result, this build
-        self.pushes: dict[str, list] = {}    # flow key -> the notes pushed for it
 
     def job(self, chunk, numbers) -> dict:
         from ..cache import digest, resource_digests
 
         html = chunking.chunk_html(self.book, chunk, self.css, numbers)
-        flow = digest(chunking.flow_key(chunk, html, numbers))
         key = digest(self.salt, html, resource_digests(html, self.book.manifest.root))
         return {**self.common, "chunk": chunk.name, "html": html, "stubs": list(chunk.outside), "starts": True,
-                "key": key, "flow": flow, "pushed": self.pushes.get(flow)}
+                "extra_css": chunking.CHUNK_CSS, "key": key}
+
+    def folio_job(self, pages: int) -> dict:
+        from ..cache import digest
+
+        html = chunking.folio_html(self.book, self.css, pages)
+        return {**self.common, "chunk": "folios", "html": html, "extra_css": chunking.FOLIO_CSS,
+                "key": digest(self.salt, html, chunking.FOLIO_CSS), "folio_pages": pages}
 
     def blank_job(self) -> dict:
         """A blank left-hand page: the second page of a document that breaks to the right at once."""
@@ -123,7 +132,7 @@ class _Jobs:
             else:
                 results[name] = result
         if missing:
-            log.debug("laying out %d of %d chunks (round %d)", len(missing), len(wanted), round_number,
+            log.debug("laying out %d of %d chunks (round %s)", len(missing), len(wanted), round_number,
                       extra={"layout_event": "round", "round": round_number, "total": len(missing)})
         missing.sort(key=lambda job: -len(job["html"]))  # the longest first keeps every core busy
         for job, result in workers.run(missing):
@@ -131,21 +140,19 @@ class _Jobs:
                 raise ChunkFailed(result)
             _relog(result.pop("log", ()))
             self._keep(job, result)
-            results[job["chunk"]] = result
+            results.update({name: result for name, same in wanted.items() if same["key"] == job["key"]})
             log.info("laid out %s: %d pages", job["chunk"], result["pages"],
                      extra={"layout_event": "chunk", "pages": result["pages"]})
         return results
 
     def _keep(self, job: dict, result: dict) -> None:
         self.made[job["key"]] = result
-        if "flow" in job:
-            self.pushes[job["flow"]] = result["pushed"]
         self.cache.write("chunk-pdf", job["key"], result["pdf"])
         self.cache.write_json("chunk", job["key"], {k: v for k, v in result.items() if k != "pdf"})
 
     def _cached(self, key: str) -> dict | None:
         meta = self.cache.read_json("chunk", key)
-        if not isinstance(meta, dict) or not {"pages", "anchors", "starts", "pushed"} <= meta.keys():
+        if not isinstance(meta, dict) or not {"pages", "anchors", "starts", "folios"} <= meta.keys():
             return None
         pdf = self.cache.read("chunk-pdf", key)
         if pdf is None:

@@ -166,9 +166,11 @@ def _lay_out(job: dict) -> dict:
 
     fonts, stylesheet, fetcher = _tools(job)
 
+    sheets = [stylesheet] + ([_extra_css(job["extra_css"], fonts)] if job.get("extra_css") else [])
+
     def render(document_html: str):
         return HTML(string=document_html, base_url=job["root"] + "/", url_fetcher=fetcher
-                    ).render(stylesheets=[stylesheet], font_config=fonts)
+                    ).render(stylesheets=sheets, font_config=fonts)
 
     document, pushed = lay_out_repairing_notes(job["html"], render, job.get("pushed"))
     if job.get("only_page"):  # a blank verso: the one page wanted out of a small document
@@ -180,11 +182,31 @@ def _lay_out(job: dict) -> dict:
             if name not in stubs:
                 anchors.setdefault(name, number)
     starts = [[s.page, s.section, s.block, s.offset] for s in page_starts(document)] if job.get("starts") else []
+    if job.get("folio_pages") not in (None, len(document.pages)):
+        raise RuntimeError(f"the folios of {job['chunk']} took {len(document.pages)} pages, "
+                           f"not {job['folio_pages']}")
     _set_metadata(document, job["metadata"])
     pdf = io.BytesIO()
     document.write_pdf(pdf, **job["pdf_options"])
     return {"pages": len(document.pages), "anchors": anchors, "starts": starts, "pushed": pushed,
-            "pdf": pdf.getvalue()}
+            "folios": [_has_folio(page) for page in document.pages], "pdf": pdf.getvalue()}
+
+
+def _has_folio(page) -> bool:
+    """Whether the page has a folio box (empty in a chunk: its folio is stamped on later)."""
+    return any(getattr(box, "at_keyword", None) in ("@top-left", "@top-right") and box.is_generated
+               for box in page._page_box.children[1:])
+
+
+_extra: dict[str, object] = {}
+
+
+def _extra_css(css: str, fonts):
+    from weasyprint import CSS
+
+    if css not in _extra:
+        _extra[css] = CSS(string=css, font_config=fonts)
+    return _extra[css]
 
 
 def _set_metadata(document, metadata: dict) -> None:

@@ -87,6 +87,7 @@ class Numbers:
     """What a round believes: where each chunk starts, and the page of every anchor."""
     starts: dict[str, int] = field(default_factory=dict)
     anchors: dict[str, int] = field(default_factory=dict)
+    total: int = 0  # the book's pages
 
 
 def chunk_html(book, chunk: Chunk, css: str, numbers: Numbers) -> str:
@@ -130,6 +131,7 @@ def numbers_of(chunks: list[Chunk], results: dict[str, dict]) -> Numbers:
         for anchor, local in result["anchors"].items():
             numbers.anchors.setdefault(anchor, page + local)
         page += result["pages"]
+        numbers.total = page - 1
         page += 1 - page % 2  # a blank left-hand page when the chunk ends on a right-hand one
     return numbers
 

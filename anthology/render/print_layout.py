@@ -7,7 +7,6 @@ import logging
 import os
 from dataclasses import dataclass, field
 
-from ..messages import AnthologyError
 from . import chunks as chunking
 from . import workers
 from .blocks import PageStart
@@ -26,11 +25,6 @@ class PrintLayout:
     folios: dict | None = None          # the layout of the folios, one page per page of the book
     blank_key: str = ""
 
-    @property
-    def page_count(self) -> int:
-        last = self.chunks[-1].name
-        return self.numbers.starts[last] + self.results[last]["pages"] - 1
-
 
 def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles) -> PrintLayout:
     """Lay every chunk out with the numbers we believe until the numbers they give are those."""
@@ -40,7 +34,9 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles) ->
     blank_job = jobs.blank_job()  # laid out with the first round, in case a blank page is wanted
     for round_number in range(1, chunking.MAX_ROUNDS + 1):
         wanted = {chunk.name: jobs.job(chunk, believed) for chunk in chunks}
-        results = jobs.results({**wanted, "blank": blank_job}, round_number)
+        # the folios of the page count we believe, laid out meanwhile: usually the right ones
+        folios = {"folios": jobs.folio_job(believed.total)} if believed.total else {}
+        results = jobs.results({**wanted, "blank": blank_job, **folios}, round_number)
         found = chunking.numbers_of(chunks, results)
         if all(jobs.job(chunk, found)["key"] == wanted[chunk.name]["key"] for chunk in chunks):
             break
@@ -50,12 +46,13 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles) ->
     layout = PrintLayout(chunks, results, {n: j["key"] for n, j in wanted.items()}, found)
     layout.blanks = chunking.blank_pages(chunks, found, results)
     layout.blank, layout.blank_key = results["blank"], blank_job["key"]
-    folio_job = jobs.folio_job(layout.page_count)
+    folio_job = jobs.folio_job(found.total)
     layout.folios = jobs.results({"folios": folio_job}, "of the folios")["folios"]
     layout.keys["folios"] = folio_job["key"]
     book.page_starts = _page_starts(layout)
     book.index_pages = {a: p for a, p in found.anchors.items() if a.startswith("ix-")}
-    cache.write_json("plan", _plan_key(cache, book), {"starts": found.starts, "anchors": found.anchors})
+    cache.write_json("plan", _plan_key(cache, book),
+                     {"starts": found.starts, "anchors": found.anchors, "total": found.total})
     return layout
 
 
@@ -69,7 +66,7 @@ def _believed(cache, book) -> chunking.Numbers:
     plan = cache.read_json("plan", _plan_key(cache, book))
     try:
         return chunking.Numbers({str(k): int(v) for k, v in plan["starts"].items()},
-                                {str(k): int(v) for k, v in plan["anchors"].items()})
+                                {str(k): int(v) for k, v in plan["anchors"].items()}, int(plan["total"]))
     except (TypeError, KeyError, ValueError, AttributeError):
         return chunking.Numbers()
 
@@ -173,6 +170,3 @@ class ChunkFailed(Exception):
 def _relog(records) -> None:
     for name, level, message in records:
         logging.getLogger(name).log(level, "%s", message)
-
-
-__all__ = ["PrintLayout", "lay_out", "ChunkFailed", "AnthologyError"]

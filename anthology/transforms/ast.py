@@ -7,22 +7,30 @@ from typing import Callable
 def walk(node, fn: Callable[[dict], object]):
     """Apply `fn` bottom-up to every element; a non-None result replaces the element.
 
-    A list returned for an element inside a list is spliced into it.
+    A list returned for an element inside a list is spliced into it. What `fn` leaves alone is
+    not copied (a book of a thousand pages has millions of elements).
     """
     if isinstance(node, list):
-        out = []
+        out, changed = [], False
         for item in node:
             new = walk(item, fn)
+            if new is not item:
+                changed = True
             if isinstance(item, dict) and isinstance(new, list):
                 out.extend(new)
             else:
                 out.append(new)
-        return out
+        return out if changed else node
     if isinstance(node, dict):
-        if "c" in node:
-            node = {**node, "c": walk(node["c"], fn)}
+        content = node.get("c")
+        if content is not None and not isinstance(content, str):  # a Str's text needs no walk
+            new = walk(content, fn)
+            if new is not content:
+                node = {**node, "c": new}
         if "blocks" in node:
-            node = {**node, "blocks": walk(node["blocks"], fn)}
+            blocks = walk(node["blocks"], fn)
+            if blocks is not node["blocks"]:
+                node = {**node, "blocks": blocks}
         if "t" in node:
             result = fn(node)
             return node if result is None else result

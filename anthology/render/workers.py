@@ -85,9 +85,15 @@ _styles: dict[tuple, tuple] = {}    # the same -> (font configuration, styleshee
 
 def _import_weasyprint() -> None:
     import weasyprint  # noqa: F401 (the import is the point: it takes most of a second)
+    atexit.register(_forget_fonts)
     threading.Thread(target=_exit_with_the_build, args=(os.getppid(),), daemon=True).start()
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    logging.getLogger("anthology").setLevel(logging.INFO)
+    for name in ("weasyprint", "fontTools", "anthology"):  # what a job logs goes back to the build
+        logger = logging.getLogger(name)
+        logger.propagate = False
+        logger.addHandler(logging.NullHandler())
 
 
 def _exit_with_the_build(parent: int) -> None:
@@ -97,6 +103,17 @@ def _exit_with_the_build(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(0.2)
     os._exit(1)
+
+
+def _forget_fonts() -> None:
+    """Let the font configurations go while the modules they need still exist (WeasyPrint's
+    `FontConfiguration.__del__` fails noisily at interpreter shutdown otherwise)."""
+    import gc
+
+    _styles.clear()
+    _extra.clear()
+    _fetchers.clear()
+    gc.collect()
 
 
 def _nothing() -> None:

@@ -30,7 +30,7 @@ def lay_out(book, cache, only: tuple[str, ...]):
     if "pdf" in only:
         return lay_out_print(book, cache)
     try:
-        return lay_out_print(book, cache)
+        return lay_out_print(book, cache, folios=False)
     except AnthologyError as exc:
         why = "; ".join(d.message for d in exc.diagnostics)
         log.warning(Diagnostic("E007", f"the EPUB has no page list: the print edition could not be laid out ({why})",

@@ -1,6 +1,8 @@
 """Reading outputs by their content: PDF text per page, EPUB XHTML by XPath."""
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import zipfile
 from functools import lru_cache
@@ -69,3 +71,30 @@ def _text_before(parent, stop):
         yield from child.itertext()
         if child.tail:
             yield child.tail
+
+
+@contextlib.contextmanager
+def log_records(name: str):
+    """Every record the logger `name` (and below) makes while the block runs, at any level."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    logger, handler = logging.getLogger(name), Keep(logging.DEBUG)
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def chunks_laid_out(records, folios: bool = False) -> list[str]:
+    """The print layout's chunks laid out (without the document of the folios, unless asked)."""
+    names = [r.getMessage().split(":")[0].removeprefix("laid out ") for r in records
+             if getattr(r, "layout_event", None) == "chunk"]
+    return [n for n in names if folios or n != "folios"]

@@ -1,38 +1,22 @@
 """The build cache: one edit, one conversion; damaged entries made again; the same bytes as without it."""
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
+from helpers import chunks_laid_out, log_records
 
 from anthology.build import build
 from anthology.cache import FOLDER
 from anthology.cli import main
 
 
-@contextlib.contextmanager
 def cache_log():
     """The cache's records while the block runs: (event, kind, label), and its warnings."""
-    records: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record):
-            records.append(record)
-
-    logger = logging.getLogger("anthology.cache")
-    handler, level = Keep(logging.DEBUG), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield records
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    return log_records("anthology.cache")
 
 
 def converted(records) -> set[tuple[str, str]]:
@@ -159,28 +143,11 @@ def test_a_damaged_chunk_is_laid_out_again(book):
         entry.unlink()  # so that the PDF is merged again from its chunks
     chunk = max((cache / "chunk-pdf").glob("*.entry"), key=lambda p: p.stat().st_size)
     chunk.write_bytes(chunk.read_bytes()[:-100] + b"x" * 100)
-    logger = logging.getLogger("anthology.render.pdf")
-    level = logger.level
-    with cache_log() as records:
-        logger.addHandler(keep := _Keep())
-        logger.setLevel(logging.DEBUG)
-        try:
-            build(manifest)
-        finally:
-            logger.removeHandler(keep)
-            logger.setLevel(level)
+    with cache_log() as records, log_records("anthology.render.pdf") as layout:
+        build(manifest)
     assert [r.getMessage() for r in records if r.levelno == logging.WARNING and "is damaged" in r.getMessage()]
-    assert len([r for r in keep.records if getattr(r, "layout_event", None) == "chunk"]) == 1
+    assert len(chunks_laid_out(layout)) == 1
     assert outputs(manifest) == good
-
-
-class _Keep(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
 
 
 def test_no_cache_on_the_command_line(book, capsys):

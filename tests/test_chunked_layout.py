@@ -5,13 +5,12 @@ An edit to one text lays out that text's chunk alone; the workers are reused.
 """
 from __future__ import annotations
 
-import logging
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, ROOT
-from helpers import pdf_pages
+from helpers import chunks_laid_out, log_records, pdf_pages
 from pypdf import PdfReader
 
 from anthology import pandoc, transforms
@@ -142,45 +141,22 @@ def test_blank_left_hand_pages_stay_blank(both):
     assert any(page % 2 == 0 for page in blanks), "the book has a blank verso between parts"
 
 
-def laid_out(records, folios: bool = False) -> list[str]:
-    """The chunks laid out (without the document of the folios, unless asked)."""
-    names = [r.getMessage().split(":")[0].removeprefix("laid out ") for r in records
-             if getattr(r, "layout_event", None) == "chunk"]
-    return [n for n in names if folios or n != "folios"]
-
-
-class Keep(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
-
-
 def build_logging(manifest: Path) -> list:
-    logger, handler = logging.getLogger("anthology.render.pdf"), Keep()
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with log_records("anthology.render.pdf") as records:
         build(manifest)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    return handler.records
+    return records
 
 
 def test_an_edit_to_one_text_lays_out_that_text_alone(tmp_path):
     root = tmp_path / "book"
     shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
     manifest = root / "manifest.yaml"
-    first = laid_out(build_logging(manifest))
+    first = chunks_laid_out(build_logging(manifest))
     assert {"prelims", "one", "two", "index"} <= set(first)
-    assert laid_out(build_logging(manifest)) == [], "nothing changed, nothing is laid out"
+    assert chunks_laid_out(build_logging(manifest)) == [], "nothing changed, nothing is laid out"
     text = root / "texts" / "two.md"
     text.write_text(text.read_text().replace("markerb2", "markerq2", 1))  # the same pages: no number moves
-    assert laid_out(build_logging(manifest), folios=True) == ["two"]
+    assert chunks_laid_out(build_logging(manifest), folios=True) == ["two"]
     assert any("markerq2" in page for page in pdf_pages(str(root / "build" / "tiny.pdf")))
 
 
@@ -196,9 +172,9 @@ def test_a_text_that_grows_moves_the_later_folios_not_the_later_chunks(tmp_path)
     text.write_text(text.read_text() + "\n\n" + "\n\n".join(["A paragraph added to make the text longer. " * 12] * 8))
     again = build_logging(manifest)
     assert len(PdfReader(root / "build" / "tiny.pdf").pages) > pages_before
-    chunks = laid_out(again)
+    chunks = chunks_laid_out(again)
     assert "one" in chunks and not {"two", "bibliography", "sources"} & set(chunks), chunks
-    assert "folios" in laid_out(again, folios=True), "the folios are laid out again for the new page count"
+    assert "folios" in chunks_laid_out(again, folios=True), "the folios are laid out again for the new page count"
 
 
 def test_the_workers_are_reused_from_build_to_build(tiny_book, tmp_path):

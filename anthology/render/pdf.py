@@ -180,14 +180,15 @@ def tagged(output: dict) -> bool:
     return bool(pdf_options(output).get("pdf_tags"))
 
 
-def lay_out_print(book, cache):
+def lay_out_print(book, cache, folios: bool = True):
     """The print edition laid out in chunks in the layout workers (through the cache): sets
-    `book.page_starts` and `book.index_pages`, and gives the layout the PDF is merged from."""
+    `book.page_starts` and `book.index_pages`, and gives the layout the PDF is merged from
+    (without its folios when only the EPUB is wanted)."""
     from .print_layout import ChunkFailed, lay_out
 
     output = book.manifest.output
     try:
-        return lay_out(book, cache, page_css(output), pdf_options(output), pdf_metadata(book), STYLES)
+        return lay_out(book, cache, page_css(output), pdf_options(output), pdf_metadata(book), STYLES, folios)
     except ChunkFailed as failed:
         raise _failure_error(book, failed.failure, f"{book.manifest.slug}.pdf") from None
 

@@ -26,8 +26,9 @@ class PrintLayout:
     blank_key: str = ""
 
 
-def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles) -> PrintLayout:
-    """Lay every chunk out with the numbers we believe until the numbers they give are those."""
+def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, folios: bool = True) -> PrintLayout:
+    """Lay every chunk out with the numbers we believe until the numbers they give are those;
+    then the folios, unless `folios` is false (only the EPUB's page list is wanted)."""
     chunks = chunking.make_chunks(book)
     jobs = _Jobs(book, cache, css, pdf_options, metadata, styles)
     believed = _believed(cache, book)
@@ -35,8 +36,8 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles) ->
     for round_number in range(1, chunking.MAX_ROUNDS + 1):
         wanted = {chunk.name: jobs.job(chunk, believed) for chunk in chunks}
         # the folios of the page count we believe, laid out meanwhile: usually the right ones
-        folios = {"folios": jobs.folio_job(believed.total)} if believed.total else {}
-        results = jobs.results({**wanted, "blank": blank_job, **folios}, round_number)
+        speculative = {"folios": jobs.folio_job(believed.total)} if folios and believed.total else {}
+        results = jobs.results({**wanted, "blank": blank_job, **speculative}, round_number)
         found = chunking.numbers_of(chunks, results)
         if all(jobs.job(chunk, found)["key"] == wanted[chunk.name]["key"] for chunk in chunks):
             break
@@ -46,9 +47,10 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles) ->
     layout = PrintLayout(chunks, results, {n: j["key"] for n, j in wanted.items()}, found)
     layout.blanks = chunking.blank_pages(chunks, found, results)
     layout.blank, layout.blank_key = results["blank"], blank_job["key"]
-    folio_job = jobs.folio_job(found.total)
-    layout.folios = jobs.results({"folios": folio_job}, "of the folios")["folios"]
-    layout.keys["folios"] = folio_job["key"]
+    if folios:
+        folio_job = jobs.folio_job(found.total)
+        layout.folios = jobs.results({"folios": folio_job}, "of the folios")["folios"]
+        layout.keys["folios"] = folio_job["key"]
     book.page_starts = _page_starts(layout)
     book.index_pages = {a: p for a, p in found.anchors.items() if a.startswith("ix-")}
     cache.write_json("plan", _plan_key(cache, book),

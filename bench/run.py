@@ -12,9 +12,9 @@ What is measured, for each book:
                 the same print.css and page size: what a single pass costs.
   first         `anthology build` (PDF and EPUB) into an empty folder: no cache.
   rebuild       `anthology build` again, nothing changed (the cache serves the conversions and the PDF).
-  relayout      after a change to the book's metadata that every page's layout must follow (the
-                copyright page's rights line): the conversions come from the cache, the print layout
-                is done again: a full rebuild of the outputs.
+  relayout      after a change to the book's metadata (the copyright page's rights line): the
+                conversions come from the cache; the chunks whose HTML changed (the prelims) are
+                laid out again, and the PDF is merged again.
   one-text      after a one-word edit in one text (the middle one): incremental build, PDF and EPUB.
   epub-only     after another one-word edit in that text: `anthology build --only epub`.
   check         `anthology check`.
@@ -307,7 +307,7 @@ def table(results: dict) -> str:
     add("naive single pass", lambda r: f"{r['naive']['seconds']:.1f} s")
     add("our first build", lambda r: ratio(r, "first"))
     add("rebuild, nothing changed", lambda r: ratio(r, "rebuild"))
-    add("full rebuild (layout again)", lambda r: ratio(r, "relayout"))
+    add("rebuild after a metadata edit", lambda r: ratio(r, "relayout"))
     add("one-text rebuild", lambda r: ratio(r, "one-text"))
     add("EPUB only after one-text edit", lambda r: ratio(r, "epub-only"))
     add("  of which packaging the EPUB", lambda r: f"{r['epub-only'].get('stages', {}).get('packaging the EPUB', 0):.1f} s")

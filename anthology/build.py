@@ -16,7 +16,7 @@ from .model import load_book
 from .render import blocks
 from .render.epub import write_epub
 from .render import workers
-from .render.pdf import lay_out_print, write_pdf
+from .render.pdf import lay_out_print, tagged, write_pdf
 from .sanitize import sanitize_book
 
 log = logging.getLogger(__name__)
@@ -27,8 +27,8 @@ OUTPUTS = ("pdf", "epub")
 def lay_out(book, cache, only: tuple[str, ...]):
     """The print layout, which the PDF is made from and the EPUB's page list follows. Without the
     PDF, a layout that fails leaves the EPUB without a page list (E007) rather than stopping it."""
-    if "pdf" in only:
-        return lay_out_print(book, cache)
+    if "pdf" in only:  # a tagged PDF is laid out in one pass: its folios are not stamped on
+        return lay_out_print(book, cache, folios=not tagged(book.manifest.output))
     try:
         return lay_out_print(book, cache, folios=False)
     except AnthologyError as exc:

@@ -70,9 +70,20 @@ def tree_digest(root: Path, keep: Callable[[Path], bool] = lambda p: True) -> st
 
 
 def resource_digests(html: str, root: Path) -> list:
-    """The files an HTML document shows (images), each with the hash of its content."""
-    resources = sorted({m.group(1) or m.group(2) for m in _RESOURCE.finditer(html)})
-    return [(r, file_digest(root / r) if "://" not in r and not r.startswith("data:") else r) for r in resources]
+    """The files an HTML document shows (images), each with the hash of its content; a file
+    outside the book's folder, or not a regular file, is not read (the layout refuses it)."""
+    from . import limits
+    from .fsutil import inside
+
+    def content(name: str) -> str | None:
+        if "://" in name or name.startswith("data:") or not inside(root / name, root):
+            return name
+        try:
+            return _sha(limits.read_regular(root / name, limits.MAX_RESOURCE_BYTES))
+        except (limits.TooLarge, limits.Unreadable):
+            return None
+
+    return [(r, content(r)) for r in sorted({m.group(1) or m.group(2) for m in _RESOURCE.finditer(html)})]
 
 
 def tool_versions() -> dict:
@@ -264,10 +275,14 @@ class BuildCache:
         chunks is in the cache."""
         from .render.pdf import tagged
 
-        key = None
+        key = None  # the merged PDF's: its chunks, its identifier, the tools that merge it
         if self.enabled:
-            key = digest("pdf", self.versions, layout.keys, layout.blanks, layout.blank_key,
-                         tree_digest(PACKAGE, lambda p: p.suffix == ".py"), tagged(book.manifest.output))
+            import pikepdf
+
+            from .render.pdf import stable_document_id
+            key = digest("pdf", self.versions, layout.keys, layout.blanks, layout.blank_key, layout.settled,
+                         tree_digest(PACKAGE, lambda p: p.suffix == ".py"), tagged(book.manifest.output),
+                         str(stable_document_id(book)), pikepdf.__version__)
             data = self.read("pdf", key)
             if data is not None:
                 with atomic_output(target) as tmp:

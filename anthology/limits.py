@@ -27,6 +27,9 @@ MAX_RESOURCE_BYTES = 40_000_000
 # Pandoc: wall-clock seconds for one run, and the Haskell heap it may use.
 PANDOC_TIMEOUT = 180.0
 PANDOC_MEMORY = "1024m"
+# Layout workers: at most this many (ANTHOLOGY_WORKERS overrides), and this long for one chunk.
+MAX_LAYOUT_WORKERS = 8
+CHUNK_TIMEOUT = 900.0
 
 # YAML: nesting deeper than this is refused before PyYAML's recursive composer sees it.
 MAX_YAML_DEPTH = 64

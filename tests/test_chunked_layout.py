@@ -152,7 +152,7 @@ def test_an_edit_to_one_text_lays_out_that_text_alone(tmp_path):
     shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
     manifest = root / "manifest.yaml"
     first = chunks_laid_out(build_logging(manifest))
-    assert {"prelims", "one", "two", "index"} <= set(first)
+    assert {"the prelims", "one", "two", "index"} <= set(first)
     assert chunks_laid_out(build_logging(manifest)) == [], "nothing changed, nothing is laid out"
     text = root / "texts" / "two.md"
     text.write_text(text.read_text().replace("markerb2", "markerq2", 1))  # the same pages: no number moves
@@ -174,7 +174,32 @@ def test_a_text_that_grows_moves_the_later_folios_not_the_later_chunks(tmp_path)
     assert len(PdfReader(root / "build" / "tiny.pdf").pages) > pages_before
     chunks = chunks_laid_out(again)
     assert "one" in chunks and not {"two", "bibliography", "sources"} & set(chunks), chunks
-    assert "folios" in chunks_laid_out(again, folios=True), "the folios are laid out again for the new page count"
+    assert "the folios" in chunks_laid_out(again, folios=True), "the folios are laid out again for the new page count"
+
+
+def test_links_to_ids_that_are_not_ascii_lead_somewhere(tmp_path):
+    """A link's /Dest must equal its named destination byte for byte (WeasyPrint writes names that
+    are not ASCII in UTF-16): a heading "Café société" in one text, a cross-reference from another."""
+    import pikepdf
+
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    one, intro = root / "texts" / "one.md", root / "notes" / "intro.md"
+    one.write_text(one.read_text().replace("## Section a4", "## Café société"))
+    intro.write_text(intro.read_text().replace("(#two--section-b4)", "(#one--café-société)"))
+    build(root / "manifest.yaml", use_cache=False)
+    pdf = pikepdf.open(root / "build" / "tiny.pdf")
+    names = {bytes(key) for key in list(pdf.Root.Names.Dests.Names)[::2]}
+    targets = [bytes(annot.Dest) for page in pdf.pages for annot in page.get("/Annots", ())
+               if annot.get("/Subtype") == "/Link" and "/Dest" in annot]
+    assert "one--café-société".encode("utf-16-be") in b"".join(targets), "the cross-reference is a link"
+    assert targets and all(target in names for target in targets)
+    keys = list(pdf.Root.Names.Dests.Names)[::2]
+    assert [bytes(k) for k in keys] == sorted(bytes(k) for k in keys), "the name tree is sorted"
+    texts = [page.extract_text() for page in PdfReader(root / "build" / "tiny.pdf").pages]
+    heading = next(n for n, text in enumerate(texts, 1) if "Café société" in text and "(p." not in text)
+    assert any(f"(p.\xa0{heading})" in text or f"(p. {heading})" in text for text in texts), \
+        "the cross-reference prints the heading's page"
 
 
 def test_the_workers_are_reused_from_build_to_build(tiny_book, tmp_path):
@@ -184,3 +209,17 @@ def test_the_workers_are_reused_from_build_to_build(tiny_book, tmp_path):
     build(manifest, tmp_path / "out", use_cache=False)
     assert workers.pool() is pool
     assert {p.pid for p in pool._processes.values()} == before and len(before) == workers.worker_count()
+
+
+def test_a_worker_that_died_is_replaced_by_the_next_build(tiny_book, tmp_path):
+    import os
+    import signal
+    import time
+
+    manifest, _ = tiny_book
+    workers.warm_up()
+    victim = next(iter(workers.pool()._processes.values()))
+    os.kill(victim.pid, signal.SIGKILL)
+    time.sleep(0.5)
+    outputs = build(manifest, tmp_path / "out", use_cache=False).outputs
+    assert outputs["pdf"].exists() and victim.pid not in {p.pid for p in workers.pool()._processes.values()}

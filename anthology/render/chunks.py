@@ -21,8 +21,10 @@ chunk's layout is cached by its HTML, so what did not change is never laid out a
 """
 from __future__ import annotations
 
+import html
 import logging
 import re
+from urllib.parse import unquote
 from dataclasses import dataclass, field
 
 from . import html as pages
@@ -30,7 +32,8 @@ from . import html as pages
 log = logging.getLogger("anthology.render.pdf")
 
 MAX_ROUNDS = 6
-PRELIMS = "prelims"
+# Names of the layout's jobs that are not parts hold a space, which no part's id can.
+PRELIMS = "the prelims"
 _ID = re.compile(r'\sid="([^"]+)"')
 _A_TAG = re.compile(r"<a\s[^>]*>")
 _HREF = re.compile(r'href="#([^"]+)"')
@@ -62,19 +65,24 @@ def make_chunks(book) -> list[Chunk]:
 
 
 def _describe(chunk: Chunk, body: str) -> None:
-    chunk.ids = frozenset(_ID.findall(body))
+    chunk.ids = frozenset(html.unescape(i) for i in _ID.findall(body))
     outside, start_matters = [], False
     for tag in _A_TAG.findall(body):
-        href = _HREF.search(tag)
-        if not href:
+        target = _target(tag)
+        if target is None:
             continue
-        target = href.group(1)
         if target not in chunk.ids:
             outside.append(target)
         elif _is_xref(tag):
             start_matters = True
     chunk.outside = tuple(dict.fromkeys(outside))
     chunk.start_matters = start_matters
+
+
+def _target(tag: str) -> str | None:
+    """The id an `<a>` tag links to in the book, as WeasyPrint reads it (pandoc escapes URLs)."""
+    href = _HREF.search(tag)
+    return unquote(html.unescape(href.group(1))) if href else None
 
 
 def _is_xref(tag: str) -> bool:
@@ -96,14 +104,14 @@ def chunk_html(book, chunk: Chunk, css: str, numbers: Numbers) -> str:
 
     def with_page(tag: re.Match) -> str:
         """The page of a target outside the chunk, on the links that print it."""
-        href = _HREF.search(tag.group(0))
-        if not href or href.group(1) in chunk.ids or not (chunk.part is None or _is_xref(tag.group(0))):
+        target = _target(tag.group(0))
+        if target is None or target in chunk.ids or not (chunk.part is None or _is_xref(tag.group(0))):
             return tag.group(0)
-        return tag.group(0)[:-1] + f' data-page="{numbers.anchors.get(href.group(1), 0)}">'
+        return tag.group(0)[:-1] + f' data-page="{numbers.anchors.get(target, 0)}">'
 
     body = _A_TAG.sub(with_page, body)
     if chunk.outside:  # inside the last element, so that no page is made for them
-        stubs = STUB_BOX.format("".join(f'<span id="{target}"></span>' for target in chunk.outside))
+        stubs = STUB_BOX.format("".join(f'<span id="{html.escape(target)}"></span>' for target in chunk.outside))
         end = body.rfind("</")
         body = body[:end] + stubs + body[end:]
     start = _START_CSS.format(numbers.starts.get(chunk.name, 1)) if chunk.start_matters else ""

@@ -76,24 +76,41 @@ def _overlay(book, page, other, name: str) -> None:
 
 
 def _dests(source, names: set[str], page_at) -> list:
+    """(name as written, destination) of the source's anchors in `names` (not its stubs).
+
+    The names are kept as the PDF strings WeasyPrint wrote (UTF-16 for names that are not
+    ASCII), byte for byte, since a link's /Dest must match its name exactly.
+    """
     import pikepdf
 
     root = source.Root.get("/Names")
     if root is None or "/Dests" not in root:
         return []
     found = []
-    for name, dest in pikepdf.NameTree(root.Dests).items():
-        if name in names:
-            found.append((name, pikepdf.Array([page_at(dest), *list(dest)[1:]])))
+    for key, dest in _name_tree_items(root.Dests):
+        if str(key) in names:
+            found.append((key, pikepdf.Array([page_at(dest), *list(dest)[1:]])))
     return found
+
+
+def _name_tree_items(node):
+    """The (key, value) pairs of a name tree, keys as the PDF string objects themselves."""
+    if "/Names" in node:
+        pairs = list(node.Names)
+        yield from zip(pairs[::2], pairs[1::2])
+    for kid in node.get("/Kids", ()):
+        yield from _name_tree_items(kid)
 
 
 def _set_dests(book, dests: list) -> None:
     import pikepdf
 
-    flat = pikepdf.Array()
-    for name, dest in sorted(dests, key=lambda item: item[0].encode("utf-8")):
-        flat.append(pikepdf.String(name))
+    flat, seen = pikepdf.Array(), set()
+    for key, dest in sorted(dests, key=lambda item: bytes(item[0])):  # name trees are sorted by bytes
+        if bytes(key) in seen:  # the first anchor of a name wins, as in one pass
+            continue
+        seen.add(bytes(key))
+        flat.append(key)
         flat.append(dest)
     if "/Names" not in book.Root:
         book.Root.Names = pikepdf.Dictionary()

@@ -197,12 +197,12 @@ def write_pdf(book, target: Path, layout=None) -> Path:
     """The PDF, merged from the chunks' layouts (laid out now, without a cache, if not given); a
     tagged PDF (the `screen` profile) in one pass, since the chunks' structure trees are not merged."""
     target = Path(target)
-    if layout is None and not tagged(book.manifest.output):
+    if layout is None:
         from ..cache import BuildCache
-        layout = lay_out_print(book, BuildCache(None))
+        layout = lay_out_print(book, BuildCache(None), folios=not tagged(book.manifest.output))
     try:
         with atomic_output(target) as tmp:
-            if tagged(book.manifest.output):
+            if tagged(book.manifest.output) or not layout.settled:
                 write_single_pass(book, tmp)
             else:
                 from .merge import merge

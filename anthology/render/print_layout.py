@@ -3,6 +3,7 @@ through the build cache. It gives the EPUB its page list and the PDF its pages.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from . import workers
 from .blocks import PageStart
 
 log = logging.getLogger("anthology.render.pdf")
+BLANK, FOLIOS = "the blank page", "the folios"  # with a space, unlike any part's id (see chunks.PRELIMS)
 
 
 @dataclass
@@ -24,6 +26,7 @@ class PrintLayout:
     blank: dict | None = None           # the blank page's layout
     folios: dict | None = None          # the layout of the folios, one page per page of the book
     blank_key: str = ""
+    settled: bool = True                # False: the numbers never agreed, the PDF is made in one pass
 
 
 def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, folios: bool = True) -> PrintLayout:
@@ -33,24 +36,27 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, fo
     jobs = _Jobs(book, cache, css, pdf_options, metadata, styles)
     believed = _believed(cache, book)
     blank_job = jobs.blank_job()  # laid out with the first round, in case a blank page is wanted
+    settled = True
     for round_number in range(1, chunking.MAX_ROUNDS + 1):
         wanted = {chunk.name: jobs.job(chunk, believed) for chunk in chunks}
         # the folios of the page count we believe, laid out meanwhile: usually the right ones
-        speculative = {"folios": jobs.folio_job(believed.total)} if folios and believed.total else {}
-        results = jobs.results({**wanted, "blank": blank_job, **speculative}, round_number)
+        speculative = {FOLIOS: jobs.folio_job(believed.total)} if folios and believed.total else {}
+        results = jobs.results({**wanted, BLANK: blank_job, **speculative}, round_number)
         found = chunking.numbers_of(chunks, results)
         if all(jobs.job(chunk, found)["key"] == wanted[chunk.name]["key"] for chunk in chunks):
             break
         believed = found
     else:
-        log.warning("the print layout's page numbers did not settle after %d rounds", chunking.MAX_ROUNDS)
-    layout = PrintLayout(chunks, results, {n: j["key"] for n, j in wanted.items()}, found)
+        settled = False
+        log.warning("the print layout's page numbers did not settle after %d rounds: the PDF is laid out "
+                    "in one pass instead", chunking.MAX_ROUNDS)
+    layout = PrintLayout(chunks, results, {n: j["key"] for n, j in wanted.items()}, found, settled=settled)
     layout.blanks = chunking.blank_pages(chunks, found, results)
-    layout.blank, layout.blank_key = results["blank"], blank_job["key"]
+    layout.blank, layout.blank_key = results[BLANK], blank_job["key"]
     if folios:
         folio_job = jobs.folio_job(found.total)
-        layout.folios = jobs.results({"folios": folio_job}, "of the folios")["folios"]
-        layout.keys["folios"] = folio_job["key"]
+        layout.folios = jobs.results({FOLIOS: folio_job}, "of the folios")[FOLIOS]
+        layout.keys[FOLIOS] = folio_job["key"]
     book.page_starts = _page_starts(layout)
     book.index_pages = {a: p for a, p in found.anchors.items() if a.startswith("ix-")}
     cache.write_json("plan", _plan_key(cache, book),
@@ -111,7 +117,7 @@ class _Jobs:
         from ..cache import digest
 
         html = chunking.folio_html(self.book, self.css, pages)
-        return {**self.common, "chunk": "folios", "html": html, "extra_css": chunking.FOLIO_CSS,
+        return {**self.common, "chunk": FOLIOS, "html": html, "extra_css": chunking.FOLIO_CSS,
                 "key": digest(self.salt, html, chunking.FOLIO_CSS), "folio_pages": pages}
 
     def blank_job(self) -> dict:
@@ -120,7 +126,7 @@ class _Jobs:
         from . import html as pages
 
         html = pages.html_document(self.book, self.css, ['<div style="break-after: right"></div><div></div>'])
-        return {**self.common, "chunk": "blank", "html": html, "only_page": 1, "key": digest(self.salt, html)}
+        return {**self.common, "chunk": BLANK, "html": html, "only_page": 1, "key": digest(self.salt, html)}
 
     def results(self, wanted: dict[str, dict], round_number: int) -> dict[str, dict]:
         results, missing = {}, []
@@ -134,15 +140,20 @@ class _Jobs:
             log.debug("laying out %d of %d chunks (round %s)", len(missing), len(wanted), round_number,
                       extra={"layout_event": "round", "round": round_number, "total": len(missing)})
         missing.sort(key=lambda job: -len(job["html"]))  # the longest first keeps every core busy
-        for job, result in workers.run(missing):
-            if "error" in result:
-                raise ChunkFailed(result)
-            _relog(result.pop("log", ()))
-            self._keep(job, result)
-            results.update({name: result for name, same in wanted.items() if same["key"] == job["key"]})
-            log.info("laid out %s: %d pages", job["chunk"], result["pages"],
-                     extra={"layout_event": "chunk", "pages": result["pages"]})
+        with contextlib.closing(workers.run(missing)) as finished:  # closing it stops the workers on a failure
+            for job, result in finished:
+                if "error" in result:
+                    _relog(result.get("log", ()))
+                    raise ChunkFailed(result)
+                self._got(job, result, results, wanted)
         return results
+
+    def _got(self, job: dict, result: dict, results: dict, wanted: dict) -> None:
+        _relog(result.get("log", ()))
+        self._keep(job, result)
+        results.update({name: result for name, same in wanted.items() if same["key"] == job["key"]})
+        log.info("laid out %s: %d pages", job["chunk"], result["pages"],
+                 extra={"layout_event": "chunk", "pages": result["pages"]})
 
     def _keep(self, job: dict, result: dict) -> None:
         self.made[job["key"]] = result
@@ -158,6 +169,7 @@ class _Jobs:
             return None
         result = {**meta, "pdf": pdf}
         self.made[key] = result
+        _relog(record for record in meta.get("log", ()) if record[1] >= logging.WARNING)  # as pandoc's are
         return result
 
 

@@ -25,16 +25,27 @@ _pool_lock = threading.Lock()
 
 
 def worker_count() -> int:
+    """One worker a core, at most `limits.MAX_LAYOUT_WORKERS` (each holds WeasyPrint and a chunk),
+    or as many as ANTHOLOGY_WORKERS says."""
+    from .. import limits
+
+    wanted = os.environ.get("ANTHOLOGY_WORKERS", "")
+    if wanted.isdigit() and int(wanted) > 0:
+        return int(wanted)
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, limits.MAX_LAYOUT_WORKERS))
 
 
 def pool() -> ProcessPoolExecutor:
-    """The workers, started on first use and kept until the process ends."""
+    """The workers, started on first use and kept until the process ends (made anew if broken)."""
     global _pool
     with _pool_lock:
+        if _pool is not None and getattr(_pool, "_broken", False):
+            _stop(_pool)
+            _pool = None
         if _pool is None:
             _pool = ProcessPoolExecutor(worker_count(), mp_context=multiprocessing.get_context("spawn"),
                                         initializer=_import_weasyprint)
@@ -43,9 +54,14 @@ def pool() -> ProcessPoolExecutor:
 
 def warm_up() -> None:
     """Start the workers now (they import WeasyPrint while pandoc runs), without waiting for them."""
-    executor = pool()
-    for _ in range(worker_count()):
-        executor.submit(_nothing)
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        executor = pool()
+        for _ in range(worker_count()):
+            executor.submit(_nothing)
+    except (BrokenProcessPool, RuntimeError, OSError) as exc:  # the layout will say it, with a code
+        log.debug("the layout workers could not be started now: %s", exc)
 
 
 def shut_down() -> None:
@@ -56,29 +72,63 @@ def shut_down() -> None:
             _pool = None
 
 
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Stop the workers at once: kill what they are doing."""
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        try:
+            process.kill()
+        except (OSError, ValueError, AttributeError):
+            pass
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _abandon() -> None:
+    """After a failure, do not wait for the other chunks: the next build starts new workers."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _stop(_pool)
+            _pool = None
+
+
 atexit.register(shut_down)
 
 
 def run(jobs: list[dict]):
-    """Each job's result, as the workers finish them: yields (job, result)."""
+    """Each job's result, as the workers finish them: yields (job, result). If a job fails, or
+    takes longer than `limits.CHUNK_TIMEOUT` times the jobs a worker has, or a worker dies, the
+    workers are stopped and an error result is yielded last."""
+    from concurrent.futures import TimeoutError as Timeout
     from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    executor = pool()
-    futures = {executor.submit(lay_out_chunk, job): job for job in jobs}
+    from .. import limits
+
+    if not jobs:
+        return
+    finished = False
     try:
-        for future in as_completed(futures):
-            yield futures[future], future.result()
-    except BrokenProcessPool:
-        shut_down()  # a worker died (killed, or out of memory): the next build starts new ones
+        executor = pool()
+        futures = {executor.submit(lay_out_chunk, job): job for job in jobs}
+        allowed = limits.CHUNK_TIMEOUT * max(1, -(-len(jobs) // worker_count()))
+        for future in as_completed(futures, timeout=allowed):
+            result = future.result()
+            yield futures[future], result
+            if "error" in result:
+                return
+        finished = True
+    except Timeout:
+        yield None, {"error": "timeout", "message": f"laying out a chunk took more than {limits.CHUNK_TIMEOUT:.0f} s"}
+    except (BrokenProcessPool, RuntimeError, OSError):
         yield None, {"error": "crashed", "message": "a layout worker stopped unexpectedly (killed, or out of memory)"}
     finally:
-        for future in futures:
-            future.cancel()
+        if not finished:
+            _abandon()
 
 
 # --- in the worker ------------------------------------------------------------------------------
 
+KEEP_BOOKS = 2
 _fetchers: dict[tuple, object] = {}  # (styles folder, its digest, book folder) -> its fetcher
 _styles: dict[tuple, tuple] = {}    # the same -> (font configuration, stylesheet)
 
@@ -131,6 +181,10 @@ def _tools(job: dict):
 
     key = (job["styles"], job["styles_digest"], job["root"])
     if key not in _fetchers:
+        while len(_fetchers) >= KEEP_BOOKS:  # a long-lived worker lets the oldest book's fonts go
+            oldest = next(iter(_fetchers))
+            _fetchers.pop(oldest)
+            _styles.pop(oldest, None)
         _fetchers[key] = contained_fetcher([Path(job["root"]), Path(job["styles"])])
     fetcher = _fetchers[key]
     fetcher.refused.clear()

@@ -6,7 +6,9 @@ import pkgutil
 
 from .base import REGISTRY, Doubt, ImportedText, Importer, ImportReport, register
 
-_NOT_FORMATS = {"base", "words", "output", "corrections", "witnesses", "witness_text", "run", "pdf_notes"}
+_NOT_FORMATS = {"base", "words", "output", "corrections", "witnesses", "witness_text", "witness_notes",
+                "witness_spans", "run", "pdf_notes", "pdf_lines",
+                "plain_title"}
 
 for _mod in pkgutil.iter_modules(__path__):
     if _mod.name not in _NOT_FORMATS and not _mod.name.startswith("_"):

@@ -67,14 +67,13 @@ def anchor_pages(document, prefix: str = "ix-") -> dict[str, int]:
             for anchor in page.anchors if anchor.startswith(prefix)}
 
 
-def lay_out_repairing_notes(document_html: str, render, pushed: list[str] | None = None):
+def lay_out_repairing_notes(document_html: str, render):
     """`render(html)` of the document, pushing to a new page each paragraph whose note WeasyPrint
     set a page after its call, and laying it out again until none is left (or after a few rounds).
 
-    Returns the document and the ids of the notes whose paragraphs were pushed (to pass again
-    as `pushed`: the same HTML and pushes give the same layout at once).
+    Returns the document and the ids of the notes whose paragraphs were pushed.
     """
-    pushed = list(pushed or ())
+    pushed: list[str] = []
     for attempt in range(MAX_NOTE_REPAIRS + 1):
         document = render(push_paragraphs_of(document_html, pushed))
         misplaced = misplaced_notes(document)
@@ -87,6 +86,12 @@ def lay_out_repairing_notes(document_html: str, render, pushed: list[str] | None
     if misplaced:
         log.warning("notes %s still stand on a later page than their calls", ", ".join(misplaced))
     return document, pushed
+
+
+def set_metadata(document, metadata: dict) -> None:
+    """The PDF's document information (see pdf.pdf_metadata)."""
+    for name, value in metadata.items():
+        setattr(document.metadata, name, value)
 
 
 def render_document(book, stylesheet, fonts, fetcher, css: str):

@@ -214,7 +214,7 @@ def write_pdf(book, target: Path, layout=None) -> Path:
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
-        raise _failure_error(book, _failure_of(exc), target.name) from exc
+        raise _failure_error(book, failure_of(exc), target.name) from exc
     log.info("wrote %s (%s)", target, book.meta["title"])
     return target
 
@@ -224,7 +224,7 @@ def write_single_pass(book, target: Path) -> None:
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
-    from .layout import page_starts, render_document
+    from .layout import page_starts, render_document, set_metadata
 
     fonts = FontConfiguration()
     fetcher = contained_fetcher([book.manifest.root, STYLES])
@@ -232,33 +232,32 @@ def write_single_pass(book, target: Path) -> None:
         stylesheet = CSS(filename=str(STYLES / "print.css"), font_config=fonts, url_fetcher=fetcher)
         document = render_document(book, stylesheet, fonts, fetcher, page_css(book.manifest.output))
         book.page_starts = page_starts(document)
-        for name, value in pdf_metadata(book).items():
-            setattr(document.metadata, name, value)
+        set_metadata(document, pdf_metadata(book))
         document.write_pdf(target, **pdf_options(book.manifest.output))
     except BaseException as exc:  # WeasyPrint raises many kinds, a refused URL a BaseException
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         if fetcher.refused:
-            first = fetcher.refused[0]
-            raise _failure_error(book, {"error": "refused", "url": str(first), "code": first.code,
-                                        "name": first.name, "why": first.why}, Path(target).name) from None
+            raise _failure_error(book, failure_of(exc, fetcher), Path(target).name) from None
         raise
 
 
-def _failure_of(exc: BaseException) -> dict:
+def failure_of(exc: BaseException, fetcher=None) -> dict:
+    """What went wrong, as a value that crosses processes (`_failure_error` makes it a coded error)."""
     from ..fsutil import DISK_FULL
 
+    if fetcher is not None and fetcher.refused:  # WeasyPrint wraps the refusal in its own error
+        first = fetcher.refused[0]
+        return {"error": "refused", "url": str(first), "code": first.code, "name": first.name, "why": first.why}
     if isinstance(exc, OSError) and exc.errno in DISK_FULL:
         return {"error": "disk-full", "message": exc.strerror or str(exc)}
-    if isinstance(exc, MemoryError):
-        return {"error": "memory"}
-    if isinstance(exc, RecursionError):
-        return {"error": "recursion"}
-    return {"error": "other", "message": str(exc)}
+    kinds = {MemoryError: "memory", RecursionError: "recursion"}
+    kind = next((k for cls, k in kinds.items() if isinstance(exc, cls)), "other")
+    return {"error": kind, "message": f"{type(exc).__name__}: {exc}"}
 
 
 def _failure_error(book, failure: dict, name: str) -> AnthologyError:
-    """The coded error for a failed layout or write (see workers._failure)."""
+    """The coded error for a failed layout or write (see `failure_of`)."""
     kind = failure["error"]
     if kind == "refused":
         refusal = Refusal(failure["url"], failure["code"], failure["name"], failure["why"])

@@ -233,7 +233,7 @@ def _lay_out(job: dict) -> dict:
 
     from weasyprint import HTML
 
-    from .layout import lay_out_repairing_notes, page_starts
+    from .layout import lay_out_repairing_notes, page_starts, set_metadata
 
     fonts, stylesheet, fetcher = _tools(job)
 
@@ -243,7 +243,7 @@ def _lay_out(job: dict) -> dict:
         return HTML(string=document_html, base_url=job["root"] + "/", url_fetcher=fetcher
                     ).render(stylesheets=sheets, font_config=fonts)
 
-    document, pushed = lay_out_repairing_notes(job["html"], render, job.get("pushed"))
+    document, pushed = lay_out_repairing_notes(job["html"], render)
     if job.get("only_page"):  # a blank verso: the one page wanted out of a small document
         document = document.copy([document.pages[job["only_page"]]])
     stubs = set(job.get("stubs", ()))
@@ -256,7 +256,7 @@ def _lay_out(job: dict) -> dict:
     if job.get("folio_pages") not in (None, len(document.pages)):
         raise RuntimeError(f"the folios of {job['chunk']} took {len(document.pages)} pages, "
                            f"not {job['folio_pages']}")
-    _set_metadata(document, job["metadata"])
+    set_metadata(document, job["metadata"])
     pdf = io.BytesIO()
     document.write_pdf(pdf, **job["pdf_options"])
     return {"pages": len(document.pages), "anchors": anchors, "starts": starts, "pushed": pushed,
@@ -280,21 +280,7 @@ def _extra_css(css: str, fonts):
     return _extra[css]
 
 
-def _set_metadata(document, metadata: dict) -> None:
-    meta = document.metadata
-    for name, value in metadata.items():
-        setattr(meta, name, value)
-
-
 def _failure(job: dict, exc: BaseException) -> dict:
-    from ..fsutil import DISK_FULL
+    from .pdf import failure_of
 
-    fetcher = _fetchers.get((job["styles"], job["styles_digest"], job["root"]))
-    if fetcher is not None and fetcher.refused:
-        first = fetcher.refused[0]
-        return {"error": "refused", "url": str(first), "code": first.code, "name": first.name, "why": first.why}
-    if isinstance(exc, OSError) and exc.errno in DISK_FULL:
-        return {"error": "disk-full", "message": exc.strerror or str(exc)}
-    kinds = {MemoryError: "memory", RecursionError: "recursion"}
-    kind = next((k for cls, k in kinds.items() if isinstance(exc, cls)), "other")
-    return {"error": kind, "message": f"{type(exc).__name__}: {exc}"}
+    return failure_of(exc, _fetchers.get((job["styles"], job["styles_digest"], job["root"])))

@@ -49,6 +49,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "B009": ("error", "A file the print edition loads is missing or is not a regular file: restore it "
                       "(styles/ comes with anthology) or correct the path."),
     "P001": ("error", "The PDF failed preflight and was not written: fix the style or text named above."),
+    "P002": ("warning", "The note is too long to share a page with the line that calls it: shorten it, or move "
+                        "part of it into the text."),
     # Apparatus
     "X001": ("error", "Correct the id after '#', or give the target that id (see docs/apparatus.md)."),
     "X002": ("error", "Give one of the two places another id: ids must be unique across the whole book."),

@@ -29,6 +29,18 @@ def pages_containing(path: str, snippet: str) -> set[int]:
     return {i for i, text in enumerate(pdf_pages(path)) if key in squash(text)}
 
 
+def call_pages(path: str, before: str, number: str, window: int = 24) -> set[int]:
+    """Pages printing a note's call: the `window` letters before it, then its number. When the
+    call's line opens a page, those letters run over from the page before."""
+    tail, number = squash(before)[-window:], squash(number)
+    texts = [squash(text) for text in pdf_pages(path)]
+    found = {i for i, text in enumerate(texts) if tail + number in text}
+    if found:
+        return found
+    return {i for i, text in enumerate(texts) for cut in range(1, len(tail) - 5)
+            if i and tail[cut:] + number in text and tail[:cut] in texts[i - 1]}
+
+
 def epub_documents(path: str) -> dict[str, etree._Element]:
     """Every XHTML document of the EPUB, parsed, by its name in the zip."""
     docs = {}

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from conftest import epubcheck_result
-from helpers import NS, epub_documents, notes_with_context, pages_containing, pdf_pages, squash
+from helpers import NS, call_pages, epub_documents, notes_with_context, pages_containing, pdf_pages, squash
 
 from anthology.build import build
 from anthology.messages import AnthologyError
@@ -15,14 +15,13 @@ def _assert_notes_on_call_pages(pdf: str, epub: str, min_notes: int) -> None:
     notes = notes_with_context(epub)
     assert len(notes) >= min_notes
     for name, number, before, note in notes:
-        call = squash(before)[-24:] + number  # the words before the call, then the call itself
         note_start = squash(note)[:40]
-        call_pages = pages_containing(pdf, call)
+        calls = call_pages(pdf, before, number)
         note_pages = pages_containing(pdf, note_start)
-        assert call_pages, f"{name}: call of note {number} ({before[-40:]!r}) not found in the PDF"
+        assert calls, f"{name}: call of note {number} ({before[-40:]!r}) not found in the PDF"
         assert note_pages, f"{name}: note {number} ({note[:40]!r}) not found in the PDF"
-        assert call_pages & note_pages, (
-            f"{name}: note {number} is on page(s) {sorted(note_pages)}, its call on {sorted(call_pages)}")
+        assert calls & note_pages, (
+            f"{name}: note {number} is on page(s) {sorted(note_pages)}, its call on {sorted(calls)}")
 
 
 def test_tiny_footnotes_on_the_page_of_their_call(tiny_book):

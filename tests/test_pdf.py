@@ -215,3 +215,26 @@ def test_a_typewriter_hyphen_between_spaces_prints_as_a_dash(book):
     text = " ".join(" ".join(pdf_pages(pdf)).split())
     assert "antedated – and by a considerable period – “May" in text
     assert "antedated - and" not in text
+
+
+def test_a_note_too_long_to_share_a_page_with_its_call_is_reported(tmp_path, caplog):
+    import shutil
+
+    from conftest import FIXTURES
+
+    from anthology.build import build
+    dest = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", dest)
+    text = dest / "texts" / "two.md"
+    source = text.read_text()
+    long_note = " ".join(["A sentence of a note far too long for any page of the book."] * 90)
+    text.write_text(source.replace("[^2]:", "[^2]: " + long_note, 1))
+    call = next(n for n, line in enumerate(source.splitlines(), 1) if "markerb2[^2]" in line)
+    with caplog.at_level("WARNING"):
+        outputs = build(dest / "manifest.yaml", only=("pdf",)).outputs
+    late = [r.getMessage() for r in caplog.records if " P002: " in r.getMessage()]
+    assert len(late) == 1 and late[0].startswith(f"texts/two.md:{call}:")
+    assert "note 2 of two" in late[0]
+    pages = pdf_pages(str(outputs["pdf"]))
+    call_page = next(i for i, page in enumerate(pages) if "markerb2" in page)
+    assert "far too long" not in pages[call_page] and "far too long" in pages[call_page + 1]

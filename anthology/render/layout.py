@@ -1,21 +1,17 @@
-"""Laying out print HTML with WeasyPrint: the repair of notes set a page after their call,
-where each page begins (for the EPUB's page list), and the single pass over the whole book.
+"""Laying out print HTML with WeasyPrint: notes kept on the page of their call, where each page
+begins (for the EPUB's page list), and the single pass over the whole book.
 
 Used both in the build's process (the single pass) and in the layout workers (one chunk each).
 """
 from __future__ import annotations
 
 import logging
-import re
 
 from . import blocks
 from . import html as pages
+from . import note_policy
 
 log = logging.getLogger("anthology.render.pdf")
-
-MAX_NOTE_REPAIRS = 4
-_BLOCK_START = re.compile(r"<(p|li|blockquote|h[1-6]|dd)\b")
-_HEADING_BEFORE = re.compile(r"<h[2-6]\b(?:(?!<h[2-6]\b).)*</h[2-6]>\s*\Z", re.S)
 
 
 def _walk(box):
@@ -25,11 +21,8 @@ def _walk(box):
 
 
 def misplaced_notes(document) -> list[str]:
-    """Ids of footnotes that WeasyPrint set on a later page than their call.
-
-    WeasyPrint defers a page's last footnote to the next page when that helps it
-    keep widows and orphans, even if the call stays behind; we check each page.
-    """
+    """Ids of footnotes that WeasyPrint set on a later page than their call: with `note_policy`,
+    only a note too long to share any page with its call's line."""
     from weasyprint.formatting_structure.boxes import FootnoteAreaBox, InlineBox
 
     misplaced = []
@@ -45,47 +38,31 @@ def misplaced_notes(document) -> list[str]:
     return misplaced
 
 
-def push_paragraphs_of(document_html: str, note_ids: list[str]) -> str:
-    """Start each paragraph holding one of these notes' calls on a new page."""
-    for note_id in note_ids:
-        at = document_html.find(f'id="{note_id}"')
-        starts = list(_BLOCK_START.finditer(document_html, 0, at))
-        if at < 0 or not starts:
-            continue
-        tag = starts[-1]
-        window = max(0, tag.start() - 1000)
-        heading = _HEADING_BEFORE.search(document_html, window, tag.start())
-        if heading:  # never strand the heading that introduces the pushed paragraph
-            tag = re.compile(r"<h[2-6]").match(document_html, heading.start())
-        document_html = document_html[:tag.end()] + " data-note-push" + document_html[tag.end():]
-    return document_html
-
-
 def anchor_pages(document, prefix: str = "ix-") -> dict[str, int]:
     """Printed page number of every anchor whose id starts with `prefix`."""
     return {anchor: number for number, page in enumerate(document.pages, 1)
             for anchor in page.anchors if anchor.startswith(prefix)}
 
 
-def lay_out_repairing_notes(document_html: str, render):
-    """`render(html)` of the document, pushing to a new page each paragraph whose note WeasyPrint
-    set a page after its call, and laying it out again until none is left (or after a few rounds).
+def lay_out(document_html: str, render):
+    """`render(html)` with notes kept on the page of their call (see `note_policy`); the
+    document and the ids of any note that still stands on a later page than its call."""
+    note_policy.keep_notes_with_calls()
+    document = render(document_html)
+    return document, misplaced_notes(document)
 
-    Returns the document and the ids of the notes whose paragraphs were pushed.
-    """
-    pushed: list[str] = []
-    for attempt in range(MAX_NOTE_REPAIRS + 1):
-        document = render(push_paragraphs_of(document_html, pushed))
-        misplaced = misplaced_notes(document)
-        fresh = [n for n in misplaced if n not in pushed]
-        if not fresh or attempt == MAX_NOTE_REPAIRS:
-            break
-        log.info("moving the paragraphs of notes %s to keep them with their calls", ", ".join(fresh))
-        pushed += fresh
-        document = None  # let the old layout go before the next one is made
-    if misplaced:
-        log.warning("notes %s still stand on a later page than their calls", ", ".join(misplaced))
-    return document, pushed
+
+def warn_late_notes(book, late: list[str]) -> None:
+    """P002 for each note printed on a later page than its call (ids `PART--fnN`)."""
+    from ..messages import Diagnostic
+
+    parts = {part.id: part for part in book.parts}
+    for note_id in late:
+        part_id, _, number = note_id.rpartition("--fn")
+        part = parts.get(part_id)
+        where, line, col = part.locate(f"[^{number}]", book.manifest.root) if part else (None, None, None)
+        log.warning(Diagnostic("P002", f"note {number} of {part_id} is printed on the page after its call",
+                               where, line, col).format())
 
 
 def set_metadata(document, metadata: dict) -> None:
@@ -108,13 +85,13 @@ def render_document(book, stylesheet, fonts, fetcher, css: str):
                     ).render(stylesheets=[stylesheet], font_config=fonts)
 
     book.index_pages = {}
-    document, _ = lay_out_repairing_notes(pages.print_document(book, css), render)
+    document, _ = lay_out(pages.print_document(book, css), render)
     book.index_pages = anchor_pages(document)
     index = next((p for p in book.parts if p.generated == "index"), None)
     if index is None:
         return document
     if index is not book.parts[-1]:  # the index is not last: lay everything out again
-        document, _ = lay_out_repairing_notes(pages.print_document(book, css), render)
+        document, _ = lay_out(pages.print_document(book, css), render)
         return document
     first = next(n for n, page in enumerate(document.pages) if index.id in page.anchors)
     final = render(pages.print_document(book, css, [index]), f"@page:first {{ counter-reset: page {first + 1}; }}")

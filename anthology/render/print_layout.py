@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from . import chunks as chunking
 from . import workers
 from .blocks import PageStart
+from .layout import warn_late_notes
 
 log = logging.getLogger("anthology.render.pdf")
 BLANK, FOLIOS = "the blank page", "the folios"  # with a space, unlike any part's id (see chunks.PRELIMS)
@@ -50,6 +51,7 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, fo
         settled = False
         log.warning("the print layout's page numbers did not settle after %d rounds: the PDF is laid out "
                     "in one pass instead", chunking.MAX_ROUNDS)
+    warn_late_notes(book, [note for chunk in chunks for note in results[chunk.name].get("late_notes", ())])
     layout = PrintLayout(chunks, results, {n: j["key"] for n, j in wanted.items()}, found, settled=settled)
     layout.blanks = chunking.blank_pages(chunks, found, results)
     layout.blank, layout.blank_key = results[BLANK], blank_job["key"]

@@ -197,7 +197,7 @@ def _tools(job: dict):
 
 
 class _Collected(logging.Handler):
-    """What WeasyPrint and the note repairs log while a job runs, sent back to the build's log."""
+    """What WeasyPrint and the layout log while a job runs, sent back to the build's log."""
 
     def __init__(self):
         super().__init__(logging.INFO)
@@ -210,7 +210,7 @@ class _Collected(logging.Handler):
 
 
 def lay_out_chunk(job: dict) -> dict:
-    """Lay out one chunk (repairing its notes), and write its PDF: see `render/chunks.py`."""
+    """Lay out one chunk and write its PDF: see `render/chunks.py`."""
     collected = _Collected()
     loggers = [logging.getLogger(name) for name in ("weasyprint", "anthology")]
     for logger in loggers:
@@ -233,7 +233,7 @@ def _lay_out(job: dict) -> dict:
 
     from weasyprint import HTML
 
-    from .layout import lay_out_repairing_notes, page_starts, set_metadata
+    from .layout import lay_out, page_starts, set_metadata
 
     fonts, stylesheet, fetcher = _tools(job)
 
@@ -243,7 +243,7 @@ def _lay_out(job: dict) -> dict:
         return HTML(string=document_html, base_url=job["root"] + "/", url_fetcher=fetcher
                     ).render(stylesheets=sheets, font_config=fonts)
 
-    document, pushed = lay_out_repairing_notes(job["html"], render)
+    document, late_notes = lay_out(job["html"], render)
     if job.get("only_page"):  # a blank verso: the one page wanted out of a small document
         document = document.copy([document.pages[job["only_page"]]])
     stubs = set(job.get("stubs", ()))
@@ -259,7 +259,7 @@ def _lay_out(job: dict) -> dict:
     set_metadata(document, job["metadata"])
     pdf = io.BytesIO()
     document.write_pdf(pdf, **job["pdf_options"])
-    return {"pages": len(document.pages), "anchors": anchors, "starts": starts, "pushed": pushed,
+    return {"pages": len(document.pages), "anchors": anchors, "starts": starts, "late_notes": late_notes,
             "folios": [_has_folio(page) for page in document.pages], "pdf": pdf.getvalue()}
 
 

@@ -106,7 +106,7 @@ def log_records(name: str):
 
 
 def chunks_laid_out(records, folios: bool = False) -> list[str]:
-    """The print layout's chunks laid out (without the document of the folios, unless asked)."""
+    """The print layout's chunks laid out (without the blocks of folios, unless asked)."""
     names = [r.getMessage().split(":")[0].removeprefix("laid out ") for r in records
              if getattr(r, "layout_event", None) == "chunk"]
-    return [n for n in names if folios or n != "the folios"]
+    return [n for n in names if folios or not n.startswith("the folios")]

@@ -5,6 +5,7 @@ An edit to one text lays out that text's chunk alone; the workers are reused.
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from anthology.build import build
 from anthology.manifest import load_manifest
 from anthology.model import load_book
 from anthology.render import blocks, workers
+from anthology.render.chunks import FOLIO_BLOCK
 from anthology.render.pdf import write_single_pass
 from anthology.sanitize import sanitize_book
 
@@ -161,8 +163,9 @@ def test_an_edit_to_one_text_lays_out_that_text_alone(tmp_path):
 
 
 def test_a_text_that_grows_moves_the_later_folios_not_the_later_chunks(tmp_path):
-    """Pages more in one text: the chunks after it keep their layout, and only the folios are laid
-    out again; the contents and the index, whose numbers moved, are laid out again."""
+    """Pages more in one text: the chunks after it keep their layout, and so do the folios, laid out
+    in blocks of 32 pages whatever the book's length; the contents and the index, whose numbers
+    moved, are laid out again."""
     root = tmp_path / "book"
     shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
     manifest = root / "manifest.yaml"
@@ -174,7 +177,26 @@ def test_a_text_that_grows_moves_the_later_folios_not_the_later_chunks(tmp_path)
     assert len(PdfReader(root / "build" / "tiny.pdf").pages) > pages_before
     chunks = chunks_laid_out(again)
     assert "one" in chunks and not {"two", "bibliography", "sources"} & set(chunks), chunks
-    assert "the folios" in chunks_laid_out(again, folios=True), "the folios are laid out again for the new page count"
+    assert len(PdfReader(root / "build" / "tiny.pdf").pages) <= FOLIO_BLOCK
+    assert not [n for n in chunks_laid_out(again, folios=True) if n.startswith("the folios")]
+
+
+def test_a_longer_book_lays_out_only_its_new_blocks_of_folios(tmp_path):
+    """A book grown past a block of folios lays out the next block, not the ones it had."""
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    manifest = root / "manifest.yaml"
+    first = build_logging(manifest)
+    assert [n for n in chunks_laid_out(first, folios=True) if n.startswith("the folios")] == ["the folios 1"]
+    text = root / "texts" / "two.md"
+    text.write_text(text.read_text() + "\n\n" + "\n\n".join(["A paragraph added to make the book longer. " * 30] * 40))
+    again = build_logging(manifest)
+    pages = pdf_pages(str(root / "build" / "tiny.pdf"))
+    assert FOLIO_BLOCK < len(pages) <= 2 * FOLIO_BLOCK
+    assert [n for n in chunks_laid_out(again, folios=True) if n.startswith("the folios")] == ["the folios 2"]
+    last_text_page = max(i for i, page in enumerate(pages) if "make the book longer" in page)
+    assert last_text_page >= FOLIO_BLOCK
+    assert re.search(rf"\b{last_text_page + 1}\b", pages[last_text_page]), "its folio comes from the second block"
 
 
 def test_links_to_ids_that_are_not_ascii_lead_somewhere(tmp_path):

@@ -6,12 +6,12 @@ from `string-set` inside it, and `@page part:nth(1 of part)` restarts with each 
 page breaks inside a part depend on nothing before it — except a few numbers it prints:
 
 - its folios: the chunk is laid out with empty folio boxes, and the folios, laid out apart as
-  pages that hold nothing else (one document as long as the book), are stamped onto its pages;
+  pages that hold nothing else (in blocks of 32 pages), are stamped onto its pages;
 - the pages its cross-references, the contents and the index point to: those inside the chunk
   come from WeasyPrint's `target-counter` as in one pass (the chunk is then numbered from where
   it begins, `@page:first { counter-reset }`); those outside it are given as
-  `data-page` attributes (print.css prints them the same way) and their targets as empty,
-  absolutely placed anchors (`stubs`), so that WeasyPrint keeps the links.
+  `data-page` attributes (print.css prints them the same way), and their links point to
+  `x-anthology-chunk:<id>`, which the merge turns into links to the anchor in its chunk.
 
 These numbers are found the way WeasyPrint finds its own `target-counter`s: lay every chunk
 out with the numbers we believe (those of the last build, when the cache has them), read the
@@ -24,7 +24,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 from dataclasses import dataclass, field
 
 from . import html as pages
@@ -41,8 +41,10 @@ _START_CSS = "@page:first {{ counter-reset: page {} }}"
 # A chunk keeps its folio boxes, empty: its pages do not depend on where it starts. The folios
 # are laid out apart, as pages holding nothing else, and stamped onto the chunk's (merge.py).
 CHUNK_CSS = '@page :left { @top-left { content: "" } } @page :right { @top-right { content: "" } }'
+FOLIO_BLOCK = 32  # pages to a document of folios: even, so that each begins on a right-hand page
 FOLIO_CSS = "@page { marks: none } .folio { break-after: page } .folio:last-child { break-after: auto }"
-STUB_BOX = '<div class="chunk-stubs" style="position: absolute; width: 0; height: 0; overflow: hidden">{}</div>'
+# A link to another chunk, made into a link to its anchor by the merge (merge.py)
+OUTSIDE_LINK = "x-anthology-chunk:"
 
 
 @dataclass
@@ -51,7 +53,6 @@ class Chunk:
     part: object | None           # the Part (None for the prelims)
     body: str | None = None       # the HTML body, made once (None for the index: made each round)
     ids: frozenset = frozenset()  # the ids its body holds
-    outside: tuple = ()           # the ids it links to in other chunks
     start_matters: bool = False   # whether its own cross-references print page numbers
 
 def make_chunks(book) -> list[Chunk]:
@@ -66,17 +67,7 @@ def make_chunks(book) -> list[Chunk]:
 
 def _describe(chunk: Chunk, body: str) -> None:
     chunk.ids = frozenset(html.unescape(i) for i in _ID.findall(body))
-    outside, start_matters = [], False
-    for tag in _A_TAG.findall(body):
-        target = _target(tag)
-        if target is None:
-            continue
-        if target not in chunk.ids:
-            outside.append(target)
-        elif _is_xref(tag):
-            start_matters = True
-    chunk.outside = tuple(dict.fromkeys(outside))
-    chunk.start_matters = start_matters
+    chunk.start_matters = any(_target(tag) in chunk.ids and _is_xref(tag) for tag in _A_TAG.findall(body))
 
 
 def _target(tag: str) -> str | None:
@@ -102,25 +93,31 @@ def chunk_html(book, chunk: Chunk, css: str, numbers: Numbers) -> str:
     """The chunk as a complete HTML document, with the numbers it cannot know alone."""
     body = chunk.body if chunk.body is not None else _index_body(book, chunk, numbers)
 
-    def with_page(tag: re.Match) -> str:
-        """The page of a target outside the chunk, on the links that print it."""
+    def to_outside(tag: re.Match) -> str:
+        """A link to another chunk: to be made whole by the merge, with its target's page if it prints it."""
         target = _target(tag.group(0))
-        if target is None or target in chunk.ids or not (chunk.part is None or _is_xref(tag.group(0))):
+        if target is None or target in chunk.ids:
             return tag.group(0)
-        return tag.group(0)[:-1] + f' data-page="{numbers.anchors.get(target, 0)}">'
+        link = _HREF.sub(lambda _: f'href="{OUTSIDE_LINK}{quote(target, safe="")}"', tag.group(0), count=1)
+        if chunk.part is None or _is_xref(tag.group(0)):
+            link = link[:-1] + f' data-page="{numbers.anchors.get(target, 0)}">'
+        return link
 
-    body = _A_TAG.sub(with_page, body)
-    if chunk.outside:  # inside the last element, so that no page is made for them
-        stubs = STUB_BOX.format("".join(f'<span id="{html.escape(target)}"></span>' for target in chunk.outside))
-        end = body.rfind("</")
-        body = body[:end] + stubs + body[end:]
+    body = _A_TAG.sub(to_outside, body)
     start = _START_CSS.format(numbers.starts.get(chunk.name, 1)) if chunk.start_matters else ""
     return pages.html_document(book, css + start, [body])
 
 
-def folio_html(book, css: str, count: int) -> str:
-    """As many pages as the book has, holding nothing but their folios."""
-    return pages.html_document(book, css, ['<div class="folio"></div>' * count])
+def folio_html(book, css: str, block: int) -> str:
+    """The `block`-th run of FOLIO_BLOCK pages of the book, holding nothing but their folios.
+    A block does not depend on the book's length: a book that grows needs only new blocks."""
+    start = _START_CSS.format(block * FOLIO_BLOCK + 1)
+    return pages.html_document(book, css + start, ['<div class="folio"></div>' * FOLIO_BLOCK])
+
+
+def folio_blocks(pages: int) -> range:
+    """The blocks of folios a book of this many pages needs."""
+    return range(-(-pages // FOLIO_BLOCK))
 
 
 def _index_body(book, chunk: Chunk, numbers: Numbers) -> str:

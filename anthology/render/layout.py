@@ -9,7 +9,7 @@ import logging
 
 from . import blocks
 from . import html as pages
-from . import note_policy
+from . import note_policy, stream_memo
 
 log = logging.getLogger("anthology.render.pdf")
 
@@ -48,6 +48,7 @@ def lay_out(document_html: str, render):
     """`render(html)` with notes kept on the page of their call (see `note_policy`); the
     document and the ids of any note that still stands on a later page than its call."""
     note_policy.keep_notes_with_calls()
+    stream_memo.remember_large_streams()
     document = render(document_html)
     return document, misplaced_notes(document)
 

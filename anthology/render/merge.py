@@ -4,20 +4,23 @@ of the colour profile.
 
 The first chunk's PDF is the base, so the book keeps its catalogue as WeasyPrint wrote it: the
 PDF/X output intent, the XMP metadata, the document information. Links keep WeasyPrint's named
-destinations (`/Dest (id)`): a link to another chunk was made to a stub in its own chunk, and
-the merged table sends it to the real anchor. Outline entries are copied with their positions.
+destinations (`/Dest (id)`); a link to another chunk was written as a URI (chunks.OUTSIDE_LINK)
+and is given the named destination of its anchor, as one pass would have. Outline entries are
+copied with their positions.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import warnings
+from urllib.parse import unquote
 
 
 def merge(layout, stable_uuid: bytes) -> bytes:
     """The book's PDF from a `print_layout.PrintLayout`."""
     import pikepdf
 
+    from .chunks import FOLIO_BLOCK
     from .pdf import TRAILER_ID, XMP_DOCUMENT_ID
 
     stable_id = hashlib.md5(stable_uuid).hexdigest().encode()
@@ -29,8 +32,16 @@ def merge(layout, stable_uuid: bytes) -> bytes:
     warnings.filterwarnings("ignore", message="Copying pages from another Pdf")  # we remake the dests: _dests
     chunks, results = layout.chunks, layout.results
     book = opened(results[chunks[0].name]["pdf"])
-    folios = opened(layout.folios["pdf"])
-    sources, dests, outline = [folios], [], []
+    folio_pdfs: dict[int, object] = {}
+
+    def folio_page(number: int):
+        """The page of folios for the book's page `number` (from 0)."""
+        block, at = divmod(number, FOLIO_BLOCK)
+        if block not in folio_pdfs:
+            folio_pdfs[block] = opened(layout.folios[block]["pdf"])
+        return folio_pdfs[block].pages[at]
+
+    sources, dests, outline = [folio_pdfs], [], []
     for n, chunk in enumerate(chunks):
         first = layout.numbers.starts[chunk.name] - 1
         if first - 1 >= len(book.pages) and layout.blank is not None:
@@ -41,12 +52,13 @@ def merge(layout, stable_uuid: bytes) -> bytes:
         if n:
             sources.append(source)
             book.pages.extend(source.pages)
-        _stamp_folios(book, first, folios, results[chunk.name]["folios"])
+        _stamp_folios(book, first, folio_page, results[chunk.name]["folios"])
         local = {page.obj.objgen: number for number, page in enumerate(source.pages)}
         page_at = lambda dest: book.pages[first + local[dest[0].objgen]].obj  # noqa: E731
         dests += _dests(source, set(results[chunk.name]["anchors"]), page_at)
         outline += _outline(source, page_at)
     _set_dests(book, dests)
+    _link_chunks(book, {str(key): key for key, _ in reversed(dests)})  # the first anchor of a name wins
     _set_outline(book, outline)
     _one_colour_profile(book)
     out = io.BytesIO()
@@ -54,11 +66,11 @@ def merge(layout, stable_uuid: bytes) -> bytes:
     return out.getvalue()
 
 
-def _stamp_folios(book, first: int, folios, shown: list[bool]) -> None:
-    """Its folio onto each page of a chunk that has one (`folios` has a page for every page of the book)."""
+def _stamp_folios(book, first: int, folio_page, shown: list[bool]) -> None:
+    """Its folio onto each page of a chunk that has one (`folio_page(n)`: the folio of the book's page n)."""
     for number, has_folio in enumerate(shown):
         if has_folio:
-            _overlay(book, book.pages[first + number], folios.pages[first + number], f"/Folio{first + number + 1}")
+            _overlay(book, book.pages[first + number], folio_page(first + number), f"/Folio{first + number + 1}")
 
 
 def _overlay(book, page, other, name: str) -> None:
@@ -76,7 +88,7 @@ def _overlay(book, page, other, name: str) -> None:
 
 
 def _dests(source, names: set[str], page_at) -> list:
-    """(name as written, destination) of the source's anchors in `names` (not its stubs).
+    """(name as written, destination) of the source's anchors in `names`.
 
     The names are kept as the PDF strings WeasyPrint wrote (UTF-16 for names that are not
     ASCII), byte for byte, since a link's /Dest must match its name exactly.
@@ -91,6 +103,32 @@ def _dests(source, names: set[str], page_at) -> list:
         if str(key) in names:
             found.append((key, pikepdf.Array([page_at(dest), *list(dest)[1:]])))
     return found
+
+
+def _link_chunks(book, names: dict) -> None:
+    """Links to other chunks (`x-anthology-chunk:<id>` URIs) made links to the named destination
+    of their anchor; a link to no anchor is dropped, as WeasyPrint drops it in one pass."""
+    import pikepdf
+
+    from .chunks import OUTSIDE_LINK
+
+    prefix = OUTSIDE_LINK.encode()
+    for page in book.pages:
+        annots = page.obj.get("/Annots")
+        if annots is None:
+            continue
+        kept = pikepdf.Array()
+        for annot in annots:
+            action = annot.get("/A")
+            uri = bytes(action.get("/URI", b"")) if action is not None else b""
+            if uri.startswith(prefix):
+                key = names.get(unquote(uri[len(prefix):].decode("ascii")))
+                if key is None:
+                    continue
+                del annot["/A"]
+                annot.Dest = pikepdf.String(bytes(key))
+            kept.append(annot)
+        page.obj.Annots = kept
 
 
 def _name_tree_items(node):

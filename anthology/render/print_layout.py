@@ -25,7 +25,7 @@ class PrintLayout:
     numbers: chunking.Numbers
     blanks: list[int] = field(default_factory=list)  # blank left-hand pages between chunks
     blank: dict | None = None           # the blank page's layout
-    folios: dict | None = None          # the layout of the folios, one page per page of the book
+    folios: list[dict] = field(default_factory=list)  # the layouts of the blocks of folios (chunks.folio_html)
     blank_key: str = ""
     settled: bool = True                # False: the numbers never agreed, the PDF is made in one pass
 
@@ -41,7 +41,7 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, fo
     for round_number in range(1, chunking.MAX_ROUNDS + 1):
         wanted = {chunk.name: jobs.job(chunk, believed) for chunk in chunks}
         # the folios of the page count we believe, laid out meanwhile: usually the right ones
-        speculative = {FOLIOS: jobs.folio_job(believed.total)} if folios and believed.total else {}
+        speculative = jobs.folio_jobs(believed.total) if folios else {}
         results = jobs.results({**wanted, BLANK: blank_job, **speculative}, round_number)
         found = chunking.numbers_of(chunks, results)
         if all(jobs.job(chunk, found)["key"] == wanted[chunk.name]["key"] for chunk in chunks):
@@ -56,9 +56,10 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, fo
     layout.blanks = chunking.blank_pages(chunks, found, results)
     layout.blank, layout.blank_key = results[BLANK], blank_job["key"]
     if folios:
-        folio_job = jobs.folio_job(found.total)
-        layout.folios = jobs.results({FOLIOS: folio_job}, "of the folios")[FOLIOS]
-        layout.keys[FOLIOS] = folio_job["key"]
+        folio_jobs = jobs.folio_jobs(found.total)
+        made = jobs.results(folio_jobs, "of the folios")
+        layout.folios = [made[name] for name in folio_jobs]
+        layout.keys.update({name: job["key"] for name, job in folio_jobs.items()})
     book.page_starts = _page_starts(layout)
     book.index_pages = {a: p for a, p in found.anchors.items() if a.startswith("ix-")}
     cache.write_json("plan", _plan_key(cache, book),
@@ -101,8 +102,9 @@ class _Jobs:
         self.book, self.cache, self.css = book, cache, css
         self.styles = styles
         self.styles_digest = tree_digest(styles, lambda p: p.name != "epub.css")
+        # no /ID per chunk: pydyf would write every stream twice to make it, and the merge sets one
         self.common = {"root": str(book.manifest.root), "styles": str(styles), "styles_digest": self.styles_digest,
-                       "pdf_options": pdf_options, "metadata": metadata}
+                       "pdf_options": {**pdf_options, "pdf_identifier": False}, "metadata": metadata}
         self.salt = digest("chunk", cache.versions, tree_digest(PACKAGE, lambda p: p.suffix == ".py"),
                            self.common, os.environ.get("SOURCE_DATE_EPOCH"))
         self.made: dict[str, dict] = {}      # key -> result, this build
@@ -112,15 +114,20 @@ class _Jobs:
 
         html = chunking.chunk_html(self.book, chunk, self.css, numbers)
         key = digest(self.salt, html, resource_digests(html, self.book.manifest.root))
-        return {**self.common, "chunk": chunk.name, "html": html, "stubs": list(chunk.outside), "starts": True,
+        return {**self.common, "chunk": chunk.name, "html": html, "starts": True,
                 "extra_css": chunking.CHUNK_CSS, "key": key}
 
-    def folio_job(self, pages: int) -> dict:
+    def folio_jobs(self, pages: int) -> dict[str, dict]:
+        """The blocks of folios for a book of this many pages."""
         from ..cache import digest
 
-        html = chunking.folio_html(self.book, self.css, pages)
-        return {**self.common, "chunk": FOLIOS, "html": html, "extra_css": chunking.FOLIO_CSS,
-                "key": digest(self.salt, html, chunking.FOLIO_CSS), "folio_pages": pages}
+        jobs = {}
+        for block in chunking.folio_blocks(pages):
+            name = f"{FOLIOS} {block + 1}"
+            html = chunking.folio_html(self.book, self.css, block)
+            jobs[name] = {**self.common, "chunk": name, "html": html, "extra_css": chunking.FOLIO_CSS,
+                          "key": digest(self.salt, html, chunking.FOLIO_CSS), "folio_pages": chunking.FOLIO_BLOCK}
+        return jobs
 
     def blank_job(self) -> dict:
         """A blank left-hand page: the second page of a document that breaks to the right at once."""

@@ -246,12 +246,10 @@ def _lay_out(job: dict) -> dict:
     document, late_notes = lay_out(job["html"], render)
     if job.get("only_page"):  # a blank verso: the one page wanted out of a small document
         document = document.copy([document.pages[job["only_page"]]])
-    stubs = set(job.get("stubs", ()))
     anchors = {}
     for number, page in enumerate(document.pages):  # a box split over pages names its anchor on each
         for name in page.anchors:
-            if name not in stubs:
-                anchors.setdefault(name, number)
+            anchors.setdefault(name, number)
     starts = [[s.page, s.section, s.block, s.offset] for s in page_starts(document)] if job.get("starts") else []
     if job.get("folio_pages") not in (None, len(document.pages)):
         raise RuntimeError(f"the folios of {job['chunk']} took {len(document.pages)} pages, "

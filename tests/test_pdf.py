@@ -238,3 +238,27 @@ def test_a_note_too_long_to_share_a_page_with_its_call_is_reported(tmp_path, cap
     pages = pdf_pages(str(outputs["pdf"]))
     call_page = next(i for i, page in enumerate(pages) if "markerb2" in page)
     assert "far too long" not in pages[call_page] and "far too long" in pages[call_page + 1]
+
+
+def test_preflight_finds_what_a_print_shop_would_refuse(tiny_book, tmp_path):
+    """A PDF spoiled after the fact: RGB paint, transparency, a page without its TrimBox, no
+    output intent. Preflight names each problem and its page."""
+    import pikepdf
+
+    _, out = tiny_book
+    spoiled = tmp_path / "spoiled.pdf"
+    with pikepdf.open(out["pdf"]) as pdf:
+        pdf.pages[0].contents_add(pikepdf.Stream(pdf, b"1 0 0 rg 0 0 10 10 re f"))
+        own = pikepdf.Dictionary({key: value for key, value in pdf.pages[1].obj.Resources.items()})
+        own.ExtGState = pikepdf.Dictionary(Faded=pikepdf.Dictionary(ca=0.5))
+        pdf.pages[1].obj.Resources = own
+        del pdf.pages[2].obj["/TrimBox"]
+        del pdf.Root["/OutputIntents"]
+        pdf.save(spoiled)
+    problems = preflight.inspect(spoiled, {"pdf": {"profile": "press", "bleed": False}}).problems
+    assert "page 1: paints in DeviceRGB" in problems
+    assert "page 2: uses transparency" in problems
+    assert "page 3: no TrimBox" in problems
+    assert "no PDF/X output intent with a destination profile" in problems
+    assert len(problems) == 4, problems
+    assert preflight.inspect(out["pdf"], {"pdf": {"profile": "press", "bleed": False}}).problems == []

@@ -53,8 +53,9 @@ def merge(layout, stable_uuid: bytes) -> bytes:
             sources.append(source)
             book.pages.extend(source.pages)
         _stamp_folios(book, first, folio_page, results[chunk.name]["folios"])
-        local = {page.obj.objgen: number for number, page in enumerate(source.pages)}
-        page_at = lambda dest: book.pages[first + local[dest[0].objgen]].obj  # noqa: E731
+        merged = [book.pages[first + number].obj for number in range(len(source.pages))]
+        local = {page.obj.objgen: merged[number] for number, page in enumerate(source.pages)}
+        page_at = lambda dest: local[dest[0].objgen]  # noqa: E731
         dests += _dests(source, set(results[chunk.name]["anchors"]), page_at)
         outline += _outline(source, page_at)
     _set_dests(book, dests)

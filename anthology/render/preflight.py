@@ -1,7 +1,7 @@
 """Preflight: the checks a print shop's software makes, run on every PDF we write.
 
 A PDF that fails is never moved into place, so a failed preflight keeps the
-previous good book. The checks read the PDF itself (with pypdf), not our HTML.
+previous good book. The checks read the PDF itself (with pikepdf), not our HTML.
 """
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pypdf import PdfReader
-from pypdf.generic import IndirectObject
-
 from ..messages import AnthologyError, Diagnostic
 
 FONTS = Path(__file__).resolve().parent.parent.parent / "styles" / "fonts"
 VENDORED_FACES = ("EBGaramond", "EB Garamond", "EBGaramond12", "EBGaramond08")
 RGB_OPERATORS = re.compile(rb"(?<![\w.])(?:[-\d.]+\s+){3}(rg|RG)\b")
+RGB_WORD = re.compile(rb"(?<![\w.])(?:rg|RG)(?![\w.])")
+FONT_FILES = ("/FontFile", "/FontFile2", "/FontFile3")
 
 
 @dataclass
@@ -28,80 +27,107 @@ class PreflightReport:
         self.problems.append(message)
 
 
-def _resolve(obj):
-    return obj.get_object() if isinstance(obj, IndirectObject) else obj
+def _values(dictionary) -> list:
+    return list(dictionary.values()) if dictionary is not None else []
 
 
 def _font_descriptors(font) -> list:
-    font = _resolve(font)
     if "/DescendantFonts" in font:
-        return [_resolve(_resolve(d)).get("/FontDescriptor") for d in _resolve(font["/DescendantFonts"])]
+        return [descendant.get("/FontDescriptor") for descendant in font.DescendantFonts]
     return [font.get("/FontDescriptor")]
 
 
-def _check_fonts(page, number: int, report: PreflightReport) -> None:
-    fonts = _resolve(_resolve(page.get("/Resources", {})).get("/Font", {}))
-    for font in (fonts or {}).values():
-        font = _resolve(font)
-        name = str(font.get("/BaseFont", "")).lstrip("/")
-        face = name.split("+", 1)[-1]
+def _check_fonts(resources, number: int, report: PreflightReport) -> None:
+    for font in _values(resources.get("/Font")):
+        face = str(font.get("/BaseFont", "")).lstrip("/").split("+", 1)[-1]
         report.fonts.add(face)
         if not any(face.replace("-", "").startswith(v.replace(" ", "")) for v in VENDORED_FACES):
             report.fail(f"page {number}: font '{face}' is not one of the vendored faces "
                         "(a glyph is missing from EB Garamond, or a style asks for another font)")
         for descriptor in _font_descriptors(font):
-            descriptor = _resolve(descriptor) or {}
-            if not any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
+            if descriptor is None or not any(key in descriptor for key in FONT_FILES):
                 report.fail(f"page {number}: font '{face}' is not embedded")
 
 
-def _check_colour_and_transparency(page, number: int, report: PreflightReport) -> None:
-    if "/Group" in page and _resolve(page["/Group"]).get("/S") == "/Transparency":
+def _contents(page) -> bytes:
+    import pikepdf
+
+    contents = page.obj.get("/Contents")
+    if contents is None:
+        return b""
+    streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+    return b"\n".join(stream.read_bytes() for stream in streams)
+
+
+def _check_colour_and_transparency(page, resources, number: int, report: PreflightReport) -> None:
+    group = page.obj.get("/Group")
+    if group is not None and group.get("/S") == "/Transparency":
         report.fail(f"page {number}: uses a transparency group")
-    resources = _resolve(page.get("/Resources", {}))
-    for state in (_resolve(resources.get("/ExtGState", {})) or {}).values():
-        state = _resolve(state)
-        if float(state.get("/CA", 1)) < 1 or float(state.get("/ca", 1)) < 1 or "/SMask" in state \
-                and str(state["/SMask"]) != "/None":
+    for state in _values(resources.get("/ExtGState")):
+        soft_mask = state.get("/SMask")
+        if float(state.get("/CA", 1)) < 1 or float(state.get("/ca", 1)) < 1 \
+                or soft_mask is not None and str(soft_mask) != "/None":
             report.fail(f"page {number}: uses transparency")
-    for space in (_resolve(resources.get("/ColorSpace", {})) or {}).values():
-        if "RGB" in str(_resolve(space)):
+    for space in _values(resources.get("/ColorSpace")):
+        if "RGB" in _colour_space_name(space):
             report.fail(f"page {number}: uses an RGB colour space")
-    data = page.get_contents().get_data() if page.get_contents() else b""
-    if RGB_OPERATORS.search(data):
+    if _paints_in_rgb(_contents(page)):
         report.fail(f"page {number}: paints in DeviceRGB")
 
 
-def _check_press(reader: PdfReader, output: dict, report: PreflightReport) -> None:
-    root = reader.trailer["/Root"]
-    intents = [_resolve(i) for i in _resolve(root.get("/OutputIntents", []))]
+def _paints_in_rgb(data: bytes) -> bool:
+    """An `rg` or `RG` operator after three numbers (looked for near each such word only: the
+    whole pattern over a long content stream is slow)."""
+    if b"rg" not in data and b"RG" not in data:
+        return False
+    return any(RGB_OPERATORS.search(data, max(0, m.start() - 80), m.end()) for m in RGB_WORD.finditer(data))
+
+
+def _colour_space_name(space) -> str:
+    """The family of a colour space (`/DeviceRGB`, `/ICCBased`…), and for an ICC profile its
+    alternate space, without reading the profile itself."""
+    import pikepdf
+
+    if isinstance(space, pikepdf.Name):
+        return str(space)
+    if isinstance(space, pikepdf.Array) and len(space):
+        names = [str(space[0])]
+        if names[0] == "/ICCBased" and len(space) > 1:
+            names.append(str(space[1].get("/Alternate", "")))
+            names.append("RGB" if int(space[1].get("/N", 0)) == 3 else "")
+        return " ".join(names)
+    return str(space)
+
+
+def _check_press(pdf, output: dict, report: PreflightReport) -> None:
+    intents = list(pdf.Root.get("/OutputIntents", []))
     if not any(i.get("/S") == "/GTS_PDFX" and "/DestOutputProfile" in i for i in intents):
         report.fail("no PDF/X output intent with a destination profile")
-    else:
-        profile = _resolve(intents[0]["/DestOutputProfile"])
-        if int(profile.get("/N", 0)) != 4:
-            report.fail("the output intent's profile is not CMYK")
-    xmp = reader.xmp_metadata
-    raw = xmp.stream.get_data() if xmp is not None else b""
-    if b"PDF/X-4" not in raw:
+    elif int(intents[0].DestOutputProfile.get("/N", 0)) != 4:
+        report.fail("the output intent's profile is not CMYK")
+    metadata = pdf.Root.get("/Metadata")
+    if metadata is None or b"PDF/X-4" not in metadata.read_bytes():
         report.fail("the XMP metadata does not declare PDF/X-4")
-    for number, page in enumerate(reader.pages, 1):
-        if "/TrimBox" not in page:
+    for number, page in enumerate(pdf.pages, 1):
+        if "/TrimBox" not in page.obj:
             report.fail(f"page {number}: no TrimBox")
-        if output["pdf"]["bleed"] and "/BleedBox" not in page:
+        if output["pdf"]["bleed"] and "/BleedBox" not in page.obj:
             report.fail(f"page {number}: no BleedBox")
-        _check_colour_and_transparency(page, number, report)
+        _check_colour_and_transparency(page, page.obj.get("/Resources") or {}, number, report)
 
 
 def inspect(path: Path, output: dict) -> PreflightReport:
-    reader = PdfReader(str(path))
+    import pikepdf
+
     report = PreflightReport()
-    if reader.trailer["/Root"].get("/Names", {}).get("/EmbeddedFiles"):
-        report.fail("the PDF carries embedded files")
-    for number, page in enumerate(reader.pages, 1):
-        _check_fonts(page, number, report)
-    if output["pdf"]["profile"] == "press":
-        _check_press(reader, output, report)
+    with pikepdf.open(path) as pdf:
+        names = pdf.Root.get("/Names")
+        if names is not None and "/EmbeddedFiles" in names:
+            report.fail("the PDF carries embedded files")
+        for number, page in enumerate(pdf.pages, 1):
+            _check_fonts(page.obj.get("/Resources") or {}, number, report)
+        if output["pdf"]["profile"] == "press":
+            _check_press(pdf, output, report)
     return report
 
 

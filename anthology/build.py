@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import glyphs, transforms
+from . import glyphs, part_cache, transforms
 from .cache import FOLDER as CACHE_FOLDER, BuildCache
 from .check import check_book_sources
 from .fsutil import folder_lock, remove_leftovers
@@ -96,11 +96,13 @@ def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> Bui
     stage("checking the sources", run_checks_first, manifest)
     book = stage("reading the texts", load_book, manifest)
     stage("checking the glyphs", glyphs.check_book, book)
+    stage("reusing the unchanged texts", part_cache.reuse, cache, book)
     stage("pandoc: Markdown to AST", cache.book_to_ast, book)
     stage("transforming the texts", transforms.apply, book)
     stage("pandoc: AST to HTML", cache.book_to_html, book)
     stage("sanitising the HTML", sanitize_book, book)
     stage("numbering the blocks", blocks.number_book, book)
+    stage("keeping the finished texts", part_cache.keep, cache, book)
     layout = stage("laying out the print edition", lay_out, book, cache, only)
     if "pdf" in only:
         outputs["pdf"] = stage("writing the PDF", cache.write_pdf, book, out / f"{manifest.slug}.pdf", layout, write_pdf)

@@ -10,7 +10,8 @@ Every entry is keyed by a hash of everything its content depends on, and nothing
   and its PDF, keyed by the chunk's HTML with its page numbers, the print styles and fonts, the
   book's metadata, the PDF options and the code of the whole package (render/print_layout.py);
   `plan`: the last build's page numbers, a first guess for the next (checked, never trusted);
-- `pdf`: the merged PDF, keyed by its chunks' keys.
+- `pdf`: the merged PDF, keyed by its chunks' keys;
+- `part`: a text's finished HTML and what the later stages read of it (part_cache.py).
 
 So after an edit to one text only that text goes through pandoc again. Each entry carries its
 key and a SHA-256 of its payload; an entry that is truncated, does not parse, or does not match
@@ -102,6 +103,9 @@ class BuildCache:
         self.used: set[Path] = set()
         self.converted: list[str] = []   # what pandoc converted in this build
         self.cached: list[str] = []      # what came from the cache
+        self.warned: dict[str, list[str]] = {}  # label -> what pandoc warned about it (made or cached)
+        self.labels: dict[str, list[str]] = {}  # part id -> the labels of its conversions
+        self.entries: dict[str, list[list[str]]] = {}  # part id -> [kind, key] of its conversions
         self._versions: dict | None = None
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -172,6 +176,11 @@ class BuildCache:
             return
         self.used.add(path)
 
+    def keep_entry(self, kind: str, key: str) -> None:
+        """Keep an entry this build did not need to read (a reused part's conversions)."""
+        if self.enabled and self._path(kind, key).is_file():
+            self.used.add(self._path(kind, key))
+
     def read_json(self, kind: str, key: str):
         payload = self.read(kind, key)
         if payload is None:
@@ -203,6 +212,7 @@ class BuildCache:
                 missing.append(n)
                 continue
             results[n] = entry["value"]
+            self.warned.setdefault(label, []).extend(entry["warnings"])
             self.cached.append(f"{label} ({kind})")
             log.info("cache: %s (%s)", label, kind,
                      extra={"cache_event": "cached", "cache_kind": kind, "cache_label": label})
@@ -214,6 +224,7 @@ class BuildCache:
             with _WarningsOfThisThread() as warnings:
                 value = convert()
             self.write_json(kind, key, {"value": value, "warnings": warnings.messages})
+            self.warned.setdefault(label, []).extend(warnings.messages)
             self.converted.append(f"{label} ({kind})")
             log.info("pandoc: converted %s (%s)", label, kind,
                      extra={"cache_event": "converted", "cache_kind": kind, "cache_label": label})
@@ -233,11 +244,14 @@ class BuildCache:
         versions = self.versions
         jobs, targets = [], []
         for part in book.parts:
+            if part.reused:
+                continue
             for attr, text, source in (("ast", part.body, part.source),
                                        ("headnote_ast", part.headnote, part.headnote_source)):
                 if text.strip():
                     key = digest("ast", versions, pandoc.MARKDOWN, text)
-                    label = _label(book, part, source, attr)
+                    label = self._label(book, part, source, attr)
+                    self.entries.setdefault(part.id, []).append(["ast", key])
                     jobs.append((label, key, lambda text=text, label=label: pandoc.markdown_to_ast(text, where=label)))
                     targets.append((part, attr))
         for (part, attr), ast in zip(targets, self._convert_all("ast", jobs)):
@@ -258,15 +272,28 @@ class BuildCache:
                 "bib", [(where, key, lambda: pandoc.bibliography_html(bibliography, csl, where=where))])
         jobs, targets = [], []
         for part in book.parts:
+            if part.reused:
+                continue
             for attr, ast, source in (("html", part.ast, part.source),
                                       ("headnote_html", part.headnote_ast, part.headnote_source)):
                 if ast is not None:
                     key = digest("html", self.versions, sources, ast)
-                    label = _label(book, part, source, attr)
+                    label = self._label(book, part, source, attr)
+                    self.entries.setdefault(part.id, []).append(["html", key])
                     jobs.append((label, key, lambda ast=ast, label=label: pandoc.ast_to_html(ast, citeproc, where=label)))
                     targets.append((part, attr))
         for (part, attr), html in zip(targets, self._convert_all("html", jobs)):
             setattr(part, attr, html)
+
+    def _label(self, book, part, source: Path | None, attr: str) -> str:
+        label = _label(book, part, source, attr)
+        if label not in self.labels.setdefault(part.id, []):
+            self.labels[part.id].append(label)
+        return label
+
+    def warnings_about(self, part) -> list[str]:
+        """What pandoc warned about the part's conversions in this build."""
+        return [warning for label in self.labels.get(part.id, []) for warning in self.warned.get(label, [])]
 
     # The print layout: its chunks are cached by render/print_layout.py ("chunk", "chunk-pdf", "plan").
 

@@ -44,6 +44,9 @@ class Part:
     headnote_html: str = ""
     sections: list = field(default_factory=list)  # (level, id, title) of the headings
     note_count: int = 0
+    reused: bool = False         # filled in from the build cache, finished (part_cache.py)
+    cache_key: str = ""
+    index_occurrences: list = field(default_factory=list)  # of a reused part
 
     @property
     def title(self) -> str:

@@ -173,7 +173,7 @@ def sanitize_fragment(html: str) -> str:
 
 def sanitize_book(book) -> None:
     """Clean every HTML fragment pandoc made, before either renderer sees it."""
-    for part in book.parts:
+    for part in (p for p in book.parts if not p.reused):
         part.html = sanitize_fragment(part.html)
         part.headnote_html = sanitize_fragment(part.headnote_html)
     if getattr(book, "bibliography_html", ""):

@@ -54,6 +54,7 @@ def test_first_build_converts_everything_and_fills_the_cache(book):
     cache = manifest.parent / "build" / FOLDER
     assert len(list((cache / "ast").glob("*.entry"))) == 4
     assert len(list((cache / "html").glob("*.entry"))) == 4
+    assert len(list((cache / "part").glob("*.entry"))) == 3, "each text's finished HTML"
     assert list((cache / "pdf").glob("*.entry")), "the PDF of this layout is kept"
 
 
@@ -64,7 +65,8 @@ def test_editing_one_text_converts_only_that_text(book):
     with cache_log() as records:
         result = build(manifest)
     assert converted(records) == {("texts/two.md", "ast"), ("texts/two.md", "html")}
-    assert from_cache(records) == ALL_CONVERSIONS - converted(records)
+    # the other texts skip pandoc and the transforms: their finished HTML is kept
+    assert from_cache(records) == {("notes/intro.md", "part"), ("texts/one.md", "part"), ("bibliography.yaml", "bib")}
     assert sorted(result.converted) == ["texts/two.md (ast)", "texts/two.md (html)"]
     # and the outputs are exactly those of a build without the cache
     with cache_log() as records:
@@ -111,7 +113,11 @@ def _damage(cache: Path) -> dict[str, Path]:
     bib.write_bytes(bytes(data))
     pdf = max((cache / "pdf").glob("*.entry"), key=lambda p: p.stat().st_mtime)  # the last build's
     pdf.write_bytes(pdf.read_bytes()[:-100] + b"x" * 100)                      # the same size, other bytes
-    return {"ast": ast, "html": html, "bib": bib, "pdf": pdf}
+    part, *others = sorted((cache / "part").glob("*.entry"))
+    part.write_bytes(part.read_bytes()[:-1])                                   # one byte short
+    for other in others:  # so that every text's conversions are read
+        other.unlink()
+    return {"ast": ast, "html": html, "bib": bib, "pdf": pdf, "part": part}
 
 
 def test_damaged_entries_are_made_again_never_trusted(book):
@@ -121,7 +127,7 @@ def test_damaged_entries_are_made_again_never_trusted(book):
     with cache_log() as records:
         build(manifest)
     warnings = [r.getMessage() for r in records if r.levelno == logging.WARNING]
-    assert len(warnings) == 4, warnings
+    assert len(warnings) == 5, warnings
     assert all("is damaged" in w for w in warnings)
     assert any("checksum does not match" in w for w in warnings)
     kinds = {kind for _, kind in converted(records)}
@@ -173,3 +179,44 @@ def test_index_anchors_are_numbered_within_their_part():
     for part_id, anchors in ids.items():
         assert anchors == [f"ix-{part_id}-{n}" for n in range(1, len(anchors) + 1)]
 
+
+
+def test_a_reused_text_keeps_its_pandoc_warnings(tmp_path):
+    """A text whose finished HTML comes from the cache still gets pandoc's warnings about it."""
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    text = root / "texts" / "two.md"
+    text.write_text(text.read_text() + "\n[^1]: A second definition of the first note.\n")
+
+    def pandoc_warnings():
+        with log_records("anthology.pandoc") as records, cache_log() as cached:
+            build(root / "manifest.yaml", only=("epub",))
+        return [r.getMessage() for r in records if r.levelno == logging.WARNING], from_cache(cached)
+
+    first, _ = pandoc_warnings()
+    again, reused = pandoc_warnings()
+    assert any("texts/two.md" in w and "Duplicate note reference" in w for w in first), first
+    assert ("texts/two.md", "part") in reused
+    assert again == first
+
+
+def test_a_reused_text_linking_to_an_id_gone_is_refused(book):
+    """A reused part's links are checked against the book's ids on every build (X001)."""
+    from anthology import transforms
+    from anthology.cache import BuildCache
+    from anthology.manifest import load_manifest
+    from anthology.messages import AnthologyError
+    from anthology.model import load_book
+    from anthology.part_cache import reuse
+
+    manifest, _ = book
+    tiny = load_book(load_manifest(manifest))
+    reuse(BuildCache(manifest.parent / "build" / FOLDER), tiny)
+    one = next(part for part in tiny.parts if part.id == "one")
+    assert one.reused and one.ast is None, "the cache's HTML, without pandoc"
+    transforms.apply(tiny)  # every link of the reused parts has its target
+    one.html += '<p><a href="#two--section-gone" class="xref">gone</a></p>'
+    with pytest.raises(AnthologyError) as refused:
+        transforms.apply(tiny)
+    assert [d.code for d in refused.value.diagnostics] == ["X001"]
+    assert "two--section-gone" in refused.value.diagnostics[0].message

@@ -37,7 +37,7 @@ def number_blocks(fragment: str) -> str:
 
 
 def number_book(book) -> None:
-    for part in book.parts:
+    for part in (p for p in book.parts if not p.reused):
         part.html = number_blocks(part.html)
 
 

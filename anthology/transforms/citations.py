@@ -37,7 +37,7 @@ def cited_keys(ast) -> list[str]:
 def check_citations(book) -> None:
     known = {str(e.get("id")) for e in bibliography_entries(book.manifest)}
     problems = []
-    for part in book.parts:
+    for part in (p for p in book.parts if not p.reused):  # a reused part's citations were checked
         part.citations = cited_keys(part.ast)  # the part's own; a headnote's are the editors'
         keys = part.citations + cited_keys(part.headnote_ast)
         for key in dict.fromkeys(keys):

@@ -138,12 +138,14 @@ class _Marker:
 
 def mark_index_terms(book) -> None:
     book.index = IndexData()
-    for part in book.parts:
+    for part in (p for p in book.parts if not p.reused):
         part.index_anchors = []
     if book.manifest.index is None:
         return
     book.index.terms = load_terms(book.manifest.index)
     marker = _Marker(book.index.terms, book.index)
     for part in book.parts:  # the texts and the editors' own pages alike
-        if part.ast is not None and not part.generated:
+        if part.reused:
+            book.index.occurrences += part.index_occurrences
+        elif part.ast is not None and not part.generated:
             part.ast = {**part.ast, "blocks": marker.descend(part.ast["blocks"], part, False)}

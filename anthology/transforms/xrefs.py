@@ -6,8 +6,20 @@ follows with the target's page number.
 """
 from __future__ import annotations
 
+import re
+from html import unescape
+from urllib.parse import unquote
+
 from ..messages import AnthologyError, Diagnostic
 from .ast import walk
+
+_LINK = re.compile(r'<a\s[^>]*?href="#([^"]+)"')
+
+
+def link_targets(part) -> list[str]:
+    """The ids a finished part's links point to, read from its HTML (pandoc escapes URLs)."""
+    html = part.html + part.headnote_html
+    return list(dict.fromkeys(unquote(unescape(target)) for target in _LINK.findall(html)))
 
 
 def _part_anchors(part) -> list[str]:
@@ -57,6 +69,13 @@ def check_and_mark_links(book) -> None:
         return link
 
     for part in book.parts:
+        if part.reused:  # its links were marked; their targets must still be in the book
+            for target in link_targets(part):
+                if target not in book.anchors:
+                    file, line, col = part.locate(f"(#{target}", root)
+                    problems.append(Diagnostic("X001", f"cross-reference to '#{target}', which is nowhere in the book",
+                                               file, line, col))
+            continue
         if part.ast is not None:
             part.ast = walk(part.ast, visit(part))
         if part.headnote_ast is not None:

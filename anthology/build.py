@@ -14,9 +14,9 @@ from .manifest import load_manifest
 from .messages import AnthologyError, Diagnostic
 from .model import load_book
 from .render import blocks
-from .render.epub import write_epub
+from .render.epub import package_epub, write_epub
 from .render import workers
-from .render.pdf import lay_out_print, tagged, write_pdf
+from .render.pdf import lay_out_print, start_pdf, tagged
 from .sanitize import sanitize_book
 
 log = logging.getLogger(__name__)
@@ -104,9 +104,13 @@ def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> Bui
     stage("numbering the blocks", blocks.number_book, book)
     stage("keeping the finished texts", part_cache.keep, cache, book)
     layout = stage("laying out the print edition", lay_out, book, cache, only)
-    if "pdf" in only:
-        outputs["pdf"] = stage("writing the PDF", cache.write_pdf, book, out / f"{manifest.slug}.pdf", layout, write_pdf)
+    if "pdf" in only:  # merged in a worker while the EPUB is packaged here
+        pdf = stage("merging the PDF", cache.start_pdf, book, out / f"{manifest.slug}.pdf", layout, start_pdf)
     if "epub" in only:
-        outputs["epub"] = stage("packaging the EPUB", write_epub, book, out / f"{manifest.slug}.epub")
+        epub = stage("packaging the EPUB", package_epub, book)
+    if "pdf" in only:  # the outputs are put in place last, the PDF first, as each is made
+        outputs["pdf"] = stage("writing the PDF", pdf.finish)
+    if "epub" in only:
+        outputs["epub"] = stage("writing the EPUB", write_epub, book, out / f"{manifest.slug}.epub", epub)
     cache.finish()
     return BuildResult(outputs, cache.converted, cache.cached, stage.times)

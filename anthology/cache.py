@@ -297,9 +297,9 @@ class BuildCache:
 
     # The print layout: its chunks are cached by render/print_layout.py ("chunk", "chunk-pdf", "plan").
 
-    def write_pdf(self, book, target: Path, layout, render: Callable) -> Path:
-        """`render(book, target, layout)` (render/pdf.py's write_pdf), unless the PDF of these very
-        chunks is in the cache."""
+    def start_pdf(self, book, target: Path, layout, start: Callable):
+        """`start(book, target, layout)` (render/pdf.py's start_pdf), unless the PDF of these very
+        chunks is in the cache: something whose `finish()` puts the PDF in place."""
         from .render.pdf import tagged
 
         key = None  # the merged PDF's: its chunks, its identifier, the tools that merge it
@@ -312,16 +312,11 @@ class BuildCache:
                          str(stable_document_id(book)), pikepdf.__version__)
             data = self.read("pdf", key)
             if data is not None:
-                with atomic_output(target) as tmp:
-                    Path(tmp).write_bytes(data)
                 self.cached.append("the print layout (pdf)")
                 log.info("cache: the print layout is unchanged: %s from the cache", Path(target).name,
                          extra={"cache_event": "cached", "cache_kind": "pdf", "cache_label": "the print layout"})
-                return target
-        path = render(book, target, layout)
-        if key:
-            self.write("pdf", key, Path(path).read_bytes())
-        return path
+                return _CachedPDF(target, data)
+        return _KeptPDF(self, key, start(book, target, layout))
 
     def finish(self) -> None:
         """After a successful build: delete the entries it did not use, but keep the last few layouts."""
@@ -341,6 +336,29 @@ class BuildCache:
         except OSError as exc:  # a cache that cannot be tidied is no reason to fail a good build
             log.warning("the cache in %s could not be tidied (%s)", self.folder, exc)
 
+
+
+class _CachedPDF:
+    def __init__(self, target: Path, data: bytes):
+        self.target, self.data = Path(target), data
+
+    def finish(self) -> Path:
+        with atomic_output(self.target) as tmp:
+            Path(tmp).write_bytes(self.data)
+        return self.target
+
+
+class _KeptPDF:
+    """A PDF being made, stored in the cache once it is in place."""
+
+    def __init__(self, cache: BuildCache, key: str | None, pending):
+        self.cache, self.key, self.pending = cache, key, pending
+
+    def finish(self) -> Path:
+        path = self.pending.finish()
+        if self.key:
+            self.cache.write("pdf", self.key, Path(path).read_bytes())
+        return path
 
 
 def _label(book, part, source: Path | None, attr: str) -> str:

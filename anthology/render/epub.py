@@ -28,7 +28,7 @@ from .epub_nav import LANDMARK_TITLES, landmarks, nav_page, ncx_toc
 from .epub_pages import Page, build_pages, notes_to_asides, place_page_markers  # noqa: F401 (API)
 from .pdf import STYLES
 
-__all__ = ["book_identifier", "build_epub", "notes_to_asides", "write_epub"]
+__all__ = ["book_identifier", "build_epub", "notes_to_asides", "package_epub", "write_epub"]
 
 log = logging.getLogger(__name__)
 
@@ -170,14 +170,26 @@ def reproducible_zip(data: bytes, when: datetime, lang: str) -> bytes:
     return out.getvalue()
 
 
-def write_epub(book, target: Path) -> Path:
+def package_epub(book) -> bytes:
+    """The EPUB's bytes (B003 if it cannot be made)."""
     try:
         eb, when = build_epub(book)
         raw = io.BytesIO()
         epub.write_epub(raw, eb, {"epub3_pages": False, "epub3_landmark": False, "mtime": when,
                                   "raise_exceptions": True})
+        return reproducible_zip(raw.getvalue(), when, book.meta.get("language") or "en")
+    except AnthologyError:
+        raise
+    except Exception as exc:
+        raise error("B003", f"could not make the EPUB: {exc}") from exc
+
+
+def write_epub(book, target: Path, data: bytes | None = None) -> Path:
+    """The EPUB (packaged now unless `data` is given), written to a temporary file and renamed."""
+    data = package_epub(book) if data is None else data
+    try:
         with atomic_output(target) as tmp:
-            Path(tmp).write_bytes(reproducible_zip(raw.getvalue(), when, book.meta.get("language") or "en"))
+            Path(tmp).write_bytes(data)
     except AnthologyError:
         raise
     except Exception as exc:

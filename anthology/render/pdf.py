@@ -157,16 +157,16 @@ TRAILER_ID = re.compile(rb"/ID \[\(([0-9a-f]{32})\) \(([0-9a-f]{32})\)\]")
 
 
 def fix_document_id(path: Path, book) -> None:
-    """Make the PDF's identifiers stable, so that the same inputs give the same bytes.
+    """Make the PDF's identifiers stable, so that the same inputs give the same bytes."""
+    path.write_bytes(stable_ids(path.read_bytes(), str(stable_document_id(book)).encode()))
 
-    WeasyPrint writes a random XMP DocumentID and derives the trailer's /ID from
-    it; both are replaced in place by values of the same length, so no offset moves.
-    """
-    data = path.read_bytes()
-    stable = stable_document_id(book)
-    data = XMP_DOCUMENT_ID.sub(b"xmp.did:" + str(stable).encode(), data)
+
+def stable_ids(data: bytes, stable_uuid: bytes) -> bytes:
+    """WeasyPrint writes a random XMP DocumentID and derives the trailer's /ID from it; both are
+    replaced in place by values of the same length, so no offset moves."""
+    data = XMP_DOCUMENT_ID.sub(b"xmp.did:" + stable_uuid, data)
     digest = hashlib.md5(TRAILER_ID.sub(b"", data)).hexdigest().encode()
-    path.write_bytes(TRAILER_ID.sub(b"/ID [(" + digest + b") (" + digest + b")]", data))
+    return TRAILER_ID.sub(b"/ID [(" + digest + b") (" + digest + b")]", data)
 
 
 def pdf_metadata(book) -> dict:
@@ -194,29 +194,63 @@ def lay_out_print(book, cache, folios: bool = True):
 
 
 def write_pdf(book, target: Path, layout=None) -> Path:
-    """The PDF, merged from the chunks' layouts (laid out now, without a cache, if not given); a
-    tagged PDF (the `screen` profile) in one pass, since the chunks' structure trees are not merged."""
-    target = Path(target)
+    """The PDF, merged from the chunks' layouts (laid out now, without a cache, if not given)."""
     if layout is None:
         from ..cache import BuildCache
         layout = lay_out_print(book, BuildCache(None), folios=not tagged(book.manifest.output))
-    try:
-        with atomic_output(target) as tmp:
-            if tagged(book.manifest.output) or not layout.settled:
-                write_single_pass(book, tmp)
-            else:
-                from .merge import merge
-                Path(tmp).write_bytes(merge(layout, str(stable_document_id(book)).encode()))
-            fix_document_id(tmp, book)
-            preflight.check(tmp, book.manifest.output)
-    except AnthologyError:
-        raise
-    except BaseException as exc:
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+    return start_pdf(book, target, layout).finish()
+
+
+def start_pdf(book, target: Path, layout) -> "PendingPDF":
+    """Start making the PDF (merged and preflighted in a layout worker, while the build's process
+    packages the EPUB); its `finish()` puts it in place. A tagged PDF (the `screen` profile) is
+    made in one pass, since the chunks' structure trees are not merged; so is a layout whose
+    numbers never settled."""
+    return PendingPDF(book, Path(target), layout)
+
+
+class PendingPDF:
+    def __init__(self, book, target: Path, layout):
+        self.book, self.target, self.layout = book, target, layout
+        self.future = None
+        if not tagged(book.manifest.output) and layout.settled:
+            from . import workers
+            from .merge import merged_pdf
+            self.future = workers.submit(merged_pdf, layout.lean(), str(stable_document_id(book)).encode(),
+                                         book.manifest.output)
+
+    def finish(self) -> Path:
+        """Write the PDF to a temporary file, preflight it, and only then put it in place."""
+        book, target = self.book, self.target
+        try:
+            with atomic_output(target) as tmp:
+                if self.future is None:
+                    write_single_pass(book, tmp)
+                    fix_document_id(tmp, book)
+                    preflight.check(tmp, book.manifest.output)
+                else:
+                    Path(tmp).write_bytes(self._merged())
+        except AnthologyError:
             raise
-        raise _failure_error(book, failure_of(exc), target.name) from exc
-    log.info("wrote %s (%s)", target, book.meta["title"])
-    return target
+        except BaseException as exc:
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise _failure_error(book, failure_of(exc), target.name) from exc
+        log.info("wrote %s (%s)", target, book.meta["title"])
+        return target
+
+    def _merged(self) -> bytes:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            result = self.future.result()
+        except BrokenProcessPool:
+            result = {"error": "crashed", "message": "the worker merging the PDF stopped unexpectedly"}
+        if "error" in result:
+            raise _failure_error(self.book, result, self.target.name)
+        if result["problems"]:
+            raise preflight.refusal(result["problems"])
+        return result["pdf"]
 
 
 def write_single_pass(book, target: Path) -> None:

@@ -116,7 +116,8 @@ def _check_press(pdf, output: dict, report: PreflightReport) -> None:
         _check_colour_and_transparency(page, page.obj.get("/Resources") or {}, number, report)
 
 
-def inspect(path: Path, output: dict) -> PreflightReport:
+def inspect(path, output: dict) -> PreflightReport:
+    """The problems of the PDF at `path` (or in a binary stream)."""
     import pikepdf
 
     report = PreflightReport()
@@ -135,5 +136,9 @@ def check(path: Path, output: dict) -> PreflightReport:
     """Raise an AnthologyError (P001) listing every problem the PDF has."""
     report = inspect(path, output)
     if report.problems:
-        raise AnthologyError([Diagnostic("P001", problem, "build") for problem in report.problems])
+        raise refusal(report.problems)
     return report
+
+
+def refusal(problems: list[str]) -> AnthologyError:
+    return AnthologyError([Diagnostic("P001", problem, "build") for problem in problems])

@@ -29,6 +29,11 @@ class PrintLayout:
     blank_key: str = ""
     settled: bool = True                # False: the numbers never agreed, the PDF is made in one pass
 
+    def lean(self) -> "PrintLayout":
+        """What the merge needs, without the book's parts (sent to a worker)."""
+        import dataclasses
+        return dataclasses.replace(self, chunks=[chunking.Chunk(chunk.name, None) for chunk in self.chunks])
+
 
 def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, folios: bool = True) -> PrintLayout:
     """Lay every chunk out with the numbers we believe until the numbers they give are those;

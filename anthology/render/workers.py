@@ -126,6 +126,11 @@ def run(jobs: list[dict]):
             _abandon()
 
 
+def submit(fn, *args):
+    """`fn(*args)` in a worker: its Future (the function must be importable and return a value)."""
+    return pool().submit(fn, *args)
+
+
 # --- in the worker ------------------------------------------------------------------------------
 
 KEEP_BOOKS = 2

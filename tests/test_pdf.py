@@ -262,3 +262,24 @@ def test_preflight_finds_what_a_print_shop_would_refuse(tiny_book, tmp_path):
     assert "no PDF/X output intent with a destination profile" in problems
     assert len(problems) == 4, problems
     assert preflight.inspect(out["pdf"], {"pdf": {"profile": "press", "bleed": False}}).problems == []
+
+
+def _index_page_links(pdf: str) -> tuple[int, int]:
+    """(link annotations on the index's pages, links elsewhere) of a PDF."""
+    reader = PdfReader(pdf)
+    texts = pdf_pages(pdf)
+    first = max(i for i, text in enumerate(texts) if text.lstrip().startswith("Index"))
+    counts = [len([a for a in page.get("/Annots", []) if a.get_object().get("/Subtype") == "/Link"])
+              for page in reader.pages]
+    return sum(counts[first:]), sum(counts[:first])
+
+
+def test_the_index_links_its_page_numbers_on_screen_not_in_the_press_pdf(tiny_book, screen_book):
+    """A print shop's PDF prints the index's page numbers as text; the screen PDF links each."""
+    _, press = tiny_book
+    _, screen = screen_book
+    press_index, press_elsewhere = _index_page_links(str(press["pdf"]))
+    screen_index, _ = _index_page_links(str(screen))
+    assert press_index == 0 and press_elsewhere > 0, "the contents and cross-references still link"
+    assert screen_index > 0
+    assert re.search(r"\d", pdf_pages(str(press["pdf"]))[-1]), "the press index prints its page numbers"

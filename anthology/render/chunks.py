@@ -58,10 +58,10 @@ class Chunk:
 def make_chunks(book) -> list[Chunk]:
     """The prelims and each part, with what each holds and where each links to."""
     chunks = [Chunk(PRELIMS, None, "".join(pages.prelims(book)))]
-    chunks += [Chunk(part.id, part, None if part.generated == "index" else pages.part_section(book, part))
+    chunks += [Chunk(part.id, part, None if part.generated == "index" else pages.part_section(book, part, True))
                for part in book.parts]
     for chunk in chunks:
-        _describe(chunk, chunk.body if chunk.body is not None else pages.part_section(book, chunk.part))
+        _describe(chunk, chunk.body if chunk.body is not None else pages.part_section(book, chunk.part, True))
     return chunks
 
 
@@ -122,7 +122,7 @@ def folio_blocks(pages: int) -> range:
 
 def _index_body(book, chunk: Chunk, numbers: Numbers) -> str:
     book.index_pages = {a: p for a, p in numbers.anchors.items() if a.startswith("ix-")}
-    body = pages.part_section(book, chunk.part)
+    body = pages.part_section(book, chunk.part, True)
     _describe(chunk, body)
     return body
 

@@ -120,31 +120,33 @@ def _bibliography(book) -> str:
     return bibliography_body(book)
 
 
-def _index(book) -> str:
+def _index(book, for_print: bool = False) -> str:
     from .index import index_body
-    return index_body(book)
+    return index_body(book, linked=not (for_print and book.manifest.output["pdf"]["profile"] == "press"))
 
 
 GENERATED_BODIES = {
     "sources": sources_page_body,
     "bibliography": _bibliography,
-    "index": _index,
 }
 
 
-def part_body(book: Book, part: Part) -> str:
+def part_body(book: Book, part: Part, for_print: bool = False) -> str:
     if part.generated:
         from .blocks import number_blocks
+        if part.generated == "index":
+            return number_blocks(_index(book, for_print))
         builder = GENERATED_BODIES.get(part.generated)
         return number_blocks(builder(book)) if builder else ""
     return part.html
 
 
-def part_section(book: Book, part: Part) -> str:
+def part_section(book: Book, part: Part, for_print: bool = False) -> str:
+    """The part as a <section>; `for_print`: in the print edition (see index.index_body)."""
     lang = f' lang="{escape(part.language)}"' if part.language else ""
     role = ' role="doc-chapter"' if part.kind == "text" else ""
     return (f'<section class="part {part.kind}" id="{part.id}"{lang}{role}>'
-            f'{opener(part)}<div class="body">{part_body(book, part)}</div></section>')
+            f'{opener(part)}<div class="body">{part_body(book, part, for_print)}</div></section>')
 
 
 def prelims(book: Book) -> list[str]:
@@ -155,7 +157,8 @@ def prelims(book: Book) -> list[str]:
 def print_document(book: Book, page_css: str, parts: list[Part] | None = None) -> str:
     """The whole book as one HTML document; or, given `parts`, just those parts."""
     body = prelims(book) if parts is None else []
-    return html_document(book, page_css, body + [part_section(book, p) for p in (book.parts if parts is None else parts)])
+    sections = [part_section(book, p, for_print=True) for p in (book.parts if parts is None else parts)]
+    return html_document(book, page_css, body + sections)
 
 
 def html_document(book: Book, page_css: str, body: list[str]) -> str:

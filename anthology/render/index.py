@@ -1,7 +1,8 @@
 """The index page: terms in order, their printed pages merged into ranges.
 
 Page numbers come from the print layout (`book.index_pages`: anchor id -> page);
-the EPUB shows the same numbers, each linking to the first occurrence on that page.
+the EPUB and the screen PDF show the same numbers, each linking to the first occurrence on that
+page; the press PDF prints them as plain numbers.
 """
 from __future__ import annotations
 
@@ -26,22 +27,22 @@ def page_ranges(pages: list[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _locators(book, term_key: str, href) -> str:
+def _locators(book, term_key: str, href, linked: bool) -> str:
     pages = getattr(book, "index_pages", {})
     first_anchor: dict[int, tuple[str, str]] = {}
     for occ in book.index.occurrences:
         if occ.term == term_key and occ.anchor in pages:
             first_anchor.setdefault(pages[occ.anchor], (occ.part_id, occ.anchor))
-    links = []
-    for start, end in page_ranges(list(first_anchor)):
-        a = f'<a href="{href(*first_anchor[start])}">{start}</a>'
-        if end != start:
-            a += f'–<a href="{href(*first_anchor[end])}">{end}</a>'
-        links.append(a)
-    return ", ".join(links)
+    def locator(page: int) -> str:
+        return f'<a href="{href(*first_anchor[page])}">{page}</a>' if linked else str(page)
+
+    return ", ".join(locator(start) + (f"–{locator(end)}" if end != start else "")
+                     for start, end in page_ranges(list(first_anchor)))
 
 
-def index_body(book, href=lambda part_id, anchor: f"#{anchor}") -> str:
+def index_body(book, href=lambda part_id, anchor: f"#{anchor}", linked: bool = True) -> str:
+    """The index; its page numbers link to their pages unless `linked` is false (the press PDF's:
+    a print shop's file has no use for thousands of links, which take most of the index's layout)."""
     terms = [t for t in book.index.terms if t.parent is None]
     subs = {}
     for t in book.index.terms:
@@ -52,11 +53,11 @@ def index_body(book, href=lambda part_id, anchor: f"#{anchor}") -> str:
                                  key=lambda t: sort_key(t.label)[:1].upper()):
         items = []
         for term in group:
-            locs = _locators(book, term.key, href)
+            locs = _locators(book, term.key, href, linked)
             children = "".join(
-                f'<li class="ix-sub">{escape(s.label)}, {_locators(book, s.key, href)}</li>'
+                f'<li class="ix-sub">{escape(s.label)}, {_locators(book, s.key, href, linked)}</li>'
                 for s in sorted(subs.get(term.key, []), key=lambda s: sort_key(s.label))
-                if _locators(book, s.key, href))
+                if _locators(book, s.key, href, linked))
             if not locs and not children:
                 continue
             head = f"{escape(term.label)}, {locs}" if locs else escape(term.label)

@@ -89,9 +89,9 @@ def resource_digests(html: str, root: Path) -> list:
 
 def tool_versions() -> dict:
     """The versions every key includes, and the code that calls pandoc (its options live there)."""
-    import weasyprint
+    from importlib.metadata import version
 
-    return {"anthology": __version__, "pandoc": pandoc.version(), "weasyprint": weasyprint.__version__,
+    return {"anthology": __version__, "pandoc": pandoc.version(), "weasyprint": version("weasyprint"),
             "pandoc.py": file_digest(Path(pandoc.__file__)), "format": FORMAT}
 
 
@@ -304,12 +304,12 @@ class BuildCache:
 
         key = None  # the merged PDF's: its chunks, its identifier, the tools that merge it
         if self.enabled:
-            import pikepdf
+            from importlib.metadata import version
 
             from .render.pdf import stable_document_id
             key = digest("pdf", self.versions, layout.keys, layout.blanks, layout.blank_key, layout.settled,
                          tree_digest(PACKAGE, lambda p: p.suffix == ".py"), tagged(book.manifest.output),
-                         str(stable_document_id(book)), pikepdf.__version__)
+                         str(stable_document_id(book)), version("pikepdf"))
             data = self.read("pdf", key)
             if data is not None:
                 self.cached.append("the print layout (pdf)")

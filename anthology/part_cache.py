@@ -26,12 +26,17 @@ KIND = "part"
 _FIELDS = ("html", "headnote_html", "sections", "note_count", "note_ids", "citations", "index_anchors")
 
 
-def _key(cache, book, part, code: str) -> str:
+def _book_inputs(cache, book) -> str:
+    """What every part's HTML depends on besides its own sources."""
     manifest = book.manifest
     citing = manifest.bibliography is not None
-    return digest(KIND, cache.versions, code, part.id, part.kind, part.body, part.headnote,
+    return digest(KIND, cache.versions, tree_digest(PACKAGE, lambda p: p.suffix == ".py"),
                   file_digest(manifest.index), file_digest(manifest.bibliography) if citing else None,
                   file_digest(pandoc.book_csl(manifest)) if citing else None)
+
+
+def _key(book_inputs: str, part) -> str:
+    return digest(book_inputs, part.id, part.kind, part.body, part.headnote)
 
 
 def _cacheable(cache, part) -> bool:
@@ -42,11 +47,11 @@ def reuse(cache, book) -> None:
     """Fill in every part whose entry is in the cache (and mark it `reused`)."""
     if not cache.enabled:
         return
-    code = tree_digest(PACKAGE, lambda p: p.suffix == ".py")
+    book_inputs = _book_inputs(cache, book)
     for part in book.parts:
         if not _cacheable(cache, part):
             continue
-        part.cache_key = _key(cache, book, part, code)
+        part.cache_key = _key(book_inputs, part)
         entry = cache.read_json(KIND, part.cache_key)
         if not _complete(entry):
             continue

@@ -16,7 +16,8 @@ from .model import load_book
 from .render import blocks
 from .render.epub import package_epub, write_epub
 from .render import workers
-from .render.pdf import lay_out_print, start_pdf, tagged
+from .render.pdf import STYLES, lay_out_print, start_pdf, tagged
+from .render.print_layout import tools_of
 from .sanitize import sanitize_book
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ def build(manifest_path: Path | str, out_dir: Path | str | None = None,
 
 def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> BuildResult:
     stage, outputs = Stages(), {}
-    workers.warm_up()  # the layout workers import WeasyPrint while pandoc works
+    workers.warm_up(tools_of(manifest.root, STYLES))  # the workers load WeasyPrint and the fonts meanwhile
     remove_leftovers(out)
     stage("checking the sources", run_checks_first, manifest)
     book = stage("reading the texts", load_book, manifest)

@@ -98,6 +98,14 @@ def _page_starts(layout: PrintLayout) -> list[PageStart]:
     return starts
 
 
+def tools_of(root, styles) -> dict:
+    """What a worker loads once per book: its fonts and styles (workers._tools)."""
+    from ..cache import tree_digest
+
+    return {"root": str(root), "styles": str(styles),
+            "styles_digest": tree_digest(styles, lambda p: p.name != "epub.css")}
+
+
 class _Jobs:
     """Makes the chunks' jobs and gets their results: from this build, the cache, or the workers."""
 
@@ -105,10 +113,8 @@ class _Jobs:
         from ..cache import PACKAGE, digest, tree_digest
 
         self.book, self.cache, self.css = book, cache, css
-        self.styles = styles
-        self.styles_digest = tree_digest(styles, lambda p: p.name != "epub.css")
         # no /ID per chunk: pydyf would write every stream twice to make it, and the merge sets one
-        self.common = {"root": str(book.manifest.root), "styles": str(styles), "styles_digest": self.styles_digest,
+        self.common = {**tools_of(book.manifest.root, styles),
                        "pdf_options": {**pdf_options, "pdf_identifier": False}, "metadata": metadata}
         self.salt = digest("chunk", cache.versions, tree_digest(PACKAGE, lambda p: p.suffix == ".py"),
                            self.common, os.environ.get("SOURCE_DATE_EPOCH"))

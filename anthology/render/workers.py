@@ -52,14 +52,15 @@ def pool() -> ProcessPoolExecutor:
         return _pool
 
 
-def warm_up() -> None:
-    """Start the workers now (they import WeasyPrint while pandoc runs), without waiting for them."""
+def warm_up(tools: dict | None = None) -> None:
+    """Start the workers now (they import WeasyPrint while pandoc runs), without waiting for them;
+    given a book's `tools` (print_layout.tools_of), they load its fonts and styles too."""
     from concurrent.futures.process import BrokenProcessPool
 
     try:
         executor = pool()
         for _ in range(worker_count()):
-            executor.submit(_nothing)
+            executor.submit(_prepare, tools) if tools else executor.submit(_nothing)
     except (BrokenProcessPool, RuntimeError, OSError) as exc:  # the layout will say it, with a code
         log.debug("the layout workers could not be started now: %s", exc)
 
@@ -173,6 +174,14 @@ def _forget_fonts() -> None:
 
 def _nothing() -> None:
     return None
+
+
+def _prepare(tools: dict) -> None:
+    """The book's fonts and styles loaded before its first chunk comes (see `_tools`)."""
+    try:
+        _tools(tools)
+    except Exception as exc:  # noqa: BLE001 (the first chunk meets the same problem and reports it)
+        log.debug("the worker could not load the book's styles yet: %s", exc)
 
 
 def _tools(job: dict):

@@ -6,6 +6,7 @@ renderers can ask where it landed: a page in print, a file in the EPUB.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,6 +76,7 @@ def load_terms(path: Path) -> list[Term]:
     return terms
 
 
+@lru_cache(maxsize=1 << 16)  # a book has far fewer distinct words than words
 def _normal(word: str) -> str:
     """A word as matched: without the punctuation around it or a possessive 's."""
     return POSSESSIVE.sub("", word.strip(EDGE_PUNCT)).strip(EDGE_PUNCT)
@@ -82,6 +84,9 @@ def _normal(word: str) -> str:
 
 def _word(el) -> str | None:
     return _normal(el["c"]) if el.get("t") == "Str" else None
+
+
+_LEAVES = frozenset({"Str", "Space", "SoftBreak", "LineBreak"})
 
 
 class _Marker:
@@ -112,7 +117,11 @@ class _Marker:
     def mark(self, inlines: list, part, in_note: bool) -> list:
         out = []
         for i, el in enumerate(inlines):
-            term = self.match(inlines, i) if el.get("t") == "Str" else None
+            kind = el.get("t")
+            term = self.match(inlines, i) if kind == "Str" else None
+            if term is None and kind in _LEAVES:  # most of a text: nothing inside to mark
+                out.append(el)
+                continue
             if term and (term.in_notes or not in_note):
                 anchor = f"ix-{part.id}-{len(part.index_anchors) + 1}"  # per part: an edit elsewhere keeps these ids
                 self.data.occurrences.append(Occurrence(term.key, part.id, anchor))
@@ -131,8 +140,10 @@ class _Marker:
         if isinstance(node, dict) and "t" in node:
             if node["t"] in ("Header", "Code", "CodeBlock", "RawBlock", "RawInline", "Math"):
                 return node
+            if not isinstance(node.get("c"), (list, dict)):
+                return node
             note = in_note or (node["t"] == "Span" and "footnote" in node["c"][0][1])
-            return {**node, "c": self.descend(node["c"], part, note)} if "c" in node else node
+            return {**node, "c": self.descend(node["c"], part, note)}
         return node
 
 

@@ -176,7 +176,7 @@ def package_epub(book) -> bytes:
         eb, when = build_epub(book)
         raw = io.BytesIO()
         epub.write_epub(raw, eb, {"epub3_pages": False, "epub3_landmark": False, "mtime": when,
-                                  "raise_exceptions": True})
+                                  "raise_exceptions": True, "compresslevel": 0})  # compressed once, below
         return reproducible_zip(raw.getvalue(), when, book.meta.get("language") or "en")
     except AnthologyError:
         raise

@@ -176,13 +176,14 @@ def marker(number: int) -> etree._Element:
     return el
 
 
-def _body_block(section: etree._Element, number: int) -> etree._Element | None:
-    """The block `data-b=number` of the part's own text (not of its opener or headnote)."""
+def _body_blocks(section: etree._Element) -> dict[str, etree._Element]:
+    """The blocks of the part's own text (not of its opener or headnote), by their `data-b`."""
     body = next((c for c in section if c.tag == "div" and c.get("class") == "body"), None)
+    found: dict[str, etree._Element] = {}
     for el in body.iter() if body is not None else ():
-        if isinstance(el.tag, str) and el.tag in blocks.BLOCK_TAGS and el.get("data-b") == str(number):
-            return el
-    return None
+        if isinstance(el.tag, str) and el.tag in blocks.BLOCK_TAGS and el.get("data-b") is not None:
+            found.setdefault(el.get("data-b"), el)
+    return found
 
 
 def _word_start(text: str, offset: int) -> int:
@@ -228,9 +229,11 @@ def _precedes(section: etree._Element, first: etree._Element, second: etree._Ele
     return False
 
 
-def _place(section: etree._Element, start, mark: etree._Element, previous: etree._Element | None) -> None:
-    """Put `mark` where `start` says, and never before the marker of the section's previous page."""
-    block = _body_block(section, start.block) if start.block is not None else None
+def _place(section: etree._Element, start, mark: etree._Element, previous: etree._Element | None,
+           body_blocks: dict) -> None:
+    """Put `mark` where `start` says, and never before the marker of the section's previous page
+    (`body_blocks`: the section's, see `_body_blocks`)."""
+    block = body_blocks.get(str(start.block)) if start.block is not None else None
     if block is None and previous is not None:  # a later page of a section without numbered blocks
         mark.tail, previous.tail = previous.tail, None
         previous.addnext(mark)
@@ -246,7 +249,7 @@ def _place(section: etree._Element, start, mark: etree._Element, previous: etree
         block.append(mark)
     if previous is not None and not _precedes(section, previous, mark):
         _remove(mark)
-        _place(section, dataclasses.replace(start, block=None), mark, previous)
+        _place(section, dataclasses.replace(start, block=None), mark, previous, body_blocks)
 
 
 def _remove(mark: etree._Element) -> None:
@@ -272,7 +275,7 @@ def place_page_markers(pages_: list[Page], starts: list) -> list[tuple[int, str]
         for top in page.root:
             if isinstance(top.tag, str) and top.get("id"):
                 sections.setdefault(top.get("id"), (page, top))
-    entries, pending, last, latest = [], [], None, {}
+    entries, pending, last, latest, body_blocks = [], [], None, {}, {}
     for start in starts:
         found = sections.get(start.section) if start.section else None
         if found is None:
@@ -280,7 +283,9 @@ def place_page_markers(pages_: list[Page], starts: list) -> list[tuple[int, str]
             continue
         page, section = found
         marks = [marker(n) for n in pending + [start.page]]
-        _place(section, start, marks[-1], latest.get(start.section))
+        if start.section not in body_blocks:
+            body_blocks[start.section] = _body_blocks(section)
+        _place(section, start, marks[-1], latest.get(start.section), body_blocks[start.section])
         for mark in marks[:-1]:
             marks[-1].addprevious(mark)
         entries += [(n, page.file_name) for n in pending + [start.page]]

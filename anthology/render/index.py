@@ -27,12 +27,17 @@ def page_ranges(pages: list[int]) -> list[tuple[int, int]]:
     return out
 
 
-def _locators(book, term_key: str, href, linked: bool) -> str:
+def _first_anchors(book) -> dict[str, dict[int, tuple[str, str]]]:
+    """For each term: its pages, each with the first occurrence on it (part id, anchor)."""
     pages = getattr(book, "index_pages", {})
-    first_anchor: dict[int, tuple[str, str]] = {}
+    found: dict[str, dict[int, tuple[str, str]]] = {}
     for occ in book.index.occurrences:
-        if occ.term == term_key and occ.anchor in pages:
-            first_anchor.setdefault(pages[occ.anchor], (occ.part_id, occ.anchor))
+        if occ.anchor in pages:
+            found.setdefault(occ.term, {}).setdefault(pages[occ.anchor], (occ.part_id, occ.anchor))
+    return found
+
+
+def _locators(first_anchor: dict[int, tuple[str, str]], href, linked: bool) -> str:
     def locator(page: int) -> str:
         return f'<a href="{href(*first_anchor[page])}">{page}</a>' if linked else str(page)
 
@@ -48,16 +53,21 @@ def index_body(book, href=lambda part_id, anchor: f"#{anchor}", linked: bool = T
     for t in book.index.terms:
         if t.parent:
             subs.setdefault(t.parent, []).append(t)
+    anchors = _first_anchors(book)
+
+    def locators(term) -> str:
+        return _locators(anchors.get(term.key, {}), href, linked)
+
     out = []
     for letter, group in groupby(sorted(terms, key=lambda t: sort_key(t.label)),
                                  key=lambda t: sort_key(t.label)[:1].upper()):
         items = []
         for term in group:
-            locs = _locators(book, term.key, href, linked)
+            locs = locators(term)
             children = "".join(
-                f'<li class="ix-sub">{escape(s.label)}, {_locators(book, s.key, href, linked)}</li>'
+                f'<li class="ix-sub">{escape(s.label)}, {locators(s)}</li>'
                 for s in sorted(subs.get(term.key, []), key=lambda s: sort_key(s.label))
-                if _locators(book, s.key, href, linked))
+                if locators(s))
             if not locs and not children:
                 continue
             head = f"{escape(term.label)}, {locs}" if locs else escape(term.label)

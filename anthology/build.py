@@ -92,12 +92,14 @@ def build(manifest_path: Path | str, out_dir: Path | str | None = None,
 
 def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> BuildResult:
     stage, outputs = Stages(), {}
-    workers.warm_up(tools_of(manifest.root, STYLES))  # the workers load WeasyPrint and the fonts meanwhile
+    tools = tools_of(manifest.root, STYLES)
+    workers.warm_up(tools, count=1)  # loads WeasyPrint and the fonts while pandoc works
     remove_leftovers(out)
     stage("checking the sources", run_checks_first, manifest)
     book = stage("reading the texts", load_book, manifest)
     stage("checking the glyphs", glyphs.check_book, book)
-    stage("reusing the unchanged texts", part_cache.reuse, cache, book)
+    if stage("reusing the unchanged texts", part_cache.reuse, cache, book) < len(book.parts) / 2:
+        workers.warm_up(tools)  # much to lay out: every worker; after an edit, the others would slow pandoc
     stage("pandoc: Markdown to AST", cache.book_to_ast, book)
     stage("transforming the texts", transforms.apply, book)
     stage("pandoc: AST to HTML", cache.book_to_html, book)

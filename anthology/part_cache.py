@@ -43,10 +43,10 @@ def _cacheable(cache, part) -> bool:
     return cache.enabled and not part.generated
 
 
-def reuse(cache, book) -> None:
-    """Fill in every part whose entry is in the cache (and mark it `reused`)."""
+def reuse(cache, book) -> int:
+    """Fill in every part whose entry is in the cache (and mark it `reused`); how many there are."""
     if not cache.enabled:
-        return
+        return 0
     book_inputs = _book_inputs(cache, book)
     for part in book.parts:
         if not _cacheable(cache, part):
@@ -67,6 +67,7 @@ def reuse(cache, book) -> None:
             cache.keep_entry(kind, key)
         for warning in entry["warnings"]:
             logging.getLogger(pandoc.__name__).warning("%s", warning)
+    return sum(part.reused for part in book.parts)
 
 
 def _label(book, part) -> str:

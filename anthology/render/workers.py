@@ -52,14 +52,15 @@ def pool() -> ProcessPoolExecutor:
         return _pool
 
 
-def warm_up(tools: dict | None = None) -> None:
-    """Start the workers now (they import WeasyPrint while pandoc runs), without waiting for them;
-    given a book's `tools` (print_layout.tools_of), they load its fonts and styles too."""
+def warm_up(tools: dict | None = None, count: int | None = None) -> None:
+    """Start `count` workers now (all by default; they import WeasyPrint while pandoc runs),
+    without waiting for them; given a book's `tools` (print_layout.tools_of), they load its
+    fonts and styles too. The pool starts the others when jobs come (it spawns on demand)."""
     from concurrent.futures.process import BrokenProcessPool
 
     try:
         executor = pool()
-        for _ in range(worker_count()):
+        for _ in range(min(count or worker_count(), worker_count())):
             executor.submit(_prepare, tools) if tools else executor.submit(_nothing)
     except (BrokenProcessPool, RuntimeError, OSError) as exc:  # the layout will say it, with a code
         log.debug("the layout workers could not be started now: %s", exc)

@@ -46,6 +46,8 @@ class Part:
     note_count: int = 0
     reused: bool = False         # filled in from the build cache, finished (part_cache.py)
     cache_key: str = ""
+    citations: list = field(default_factory=list)           # the keys the body cites
+    headnote_citations: list = field(default_factory=list)  # and the headnote
     index_occurrences: list = field(default_factory=list)  # of a reused part
 
     @property

@@ -23,7 +23,8 @@ from .transforms.index import Occurrence
 log = logging.getLogger("anthology.cache")  # the cache's log, with its events
 
 KIND = "part"
-_FIELDS = ("html", "headnote_html", "sections", "note_count", "note_ids", "citations", "index_anchors")
+_FIELDS = ("html", "headnote_html", "sections", "note_count", "note_ids", "citations", "headnote_citations",
+           "index_anchors")
 
 
 def _book_inputs(cache, book) -> str:

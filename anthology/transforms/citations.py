@@ -39,7 +39,8 @@ def check_citations(book) -> None:
     problems = []
     for part in (p for p in book.parts if not p.reused):  # a reused part's citations were checked
         part.citations = cited_keys(part.ast)  # the part's own; a headnote's are the editors'
-        keys = part.citations + cited_keys(part.headnote_ast)
+        part.headnote_citations = cited_keys(part.headnote_ast)
+        keys = part.citations + part.headnote_citations
         for key in dict.fromkeys(keys):
             if key not in known:
                 file, line, col = part.locate(f"@{key}", book.manifest.root)

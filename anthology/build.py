@@ -98,7 +98,7 @@ def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> Bui
     stage("checking the sources", run_checks_first, manifest)
     book = stage("reading the texts", load_book, manifest)
     stage("checking the glyphs", glyphs.check_book, book)
-    if stage("reusing the unchanged texts", part_cache.reuse, cache, book) < len(book.parts) / 2:
+    if stage("reusing the unchanged texts", part_cache.reuse, cache, book) < len(book.texts) / 2:
         workers.warm_up(tools)  # much to lay out: every worker; after an edit, the others would slow pandoc
     stage("pandoc: Markdown to AST", cache.book_to_ast, book)
     stage("transforming the texts", transforms.apply, book)

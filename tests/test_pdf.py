@@ -241,8 +241,8 @@ def test_a_note_too_long_to_share_a_page_with_its_call_is_reported(tmp_path, cap
 
 
 def test_preflight_finds_what_a_print_shop_would_refuse(tiny_book, tmp_path):
-    """A PDF spoiled after the fact: RGB paint, transparency, a page without its TrimBox, no
-    output intent. Preflight names each problem and its page."""
+    """A PDF spoiled after the fact: RGB paint, transparency, a page without its TrimBox, a
+    palette over RGB, no output intent. Preflight names each problem and its page."""
     import pikepdf
 
     _, out = tiny_book
@@ -253,14 +253,19 @@ def test_preflight_finds_what_a_print_shop_would_refuse(tiny_book, tmp_path):
         own.ExtGState = pikepdf.Dictionary(Faded=pikepdf.Dictionary(ca=0.5))
         pdf.pages[1].obj.Resources = own
         del pdf.pages[2].obj["/TrimBox"]
+        indexed = pikepdf.Dictionary({key: value for key, value in pdf.pages[3].obj.Resources.items()})
+        indexed.ColorSpace = pikepdf.Dictionary(
+            Palette=pikepdf.Array([pikepdf.Name.Indexed, pikepdf.Name.DeviceRGB, 1, pikepdf.String(b"\0" * 6)]))
+        pdf.pages[3].obj.Resources = indexed
         del pdf.Root["/OutputIntents"]
         pdf.save(spoiled)
     problems = preflight.inspect(spoiled, {"pdf": {"profile": "press", "bleed": False}}).problems
     assert "page 1: paints in DeviceRGB" in problems
     assert "page 2: uses transparency" in problems
     assert "page 3: no TrimBox" in problems
+    assert "page 4: uses an RGB colour space" in problems, "an RGB palette is RGB too"
     assert "no PDF/X output intent with a destination profile" in problems
-    assert len(problems) == 4, problems
+    assert len(problems) == 5, problems
     assert preflight.inspect(out["pdf"], {"pdf": {"profile": "press", "bleed": False}}).problems == []
 
 

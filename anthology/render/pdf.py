@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import re
@@ -156,11 +157,6 @@ XMP_DOCUMENT_ID = re.compile(rb"xmp\.did:[0-9a-f-]{36}")
 TRAILER_ID = re.compile(rb"/ID \[\(([0-9a-f]{32})\) \(([0-9a-f]{32})\)\]")
 
 
-def fix_document_id(path: Path, book) -> None:
-    """Make the PDF's identifiers stable, so that the same inputs give the same bytes."""
-    path.write_bytes(stable_ids(path.read_bytes(), str(stable_document_id(book)).encode()))
-
-
 def stable_ids(data: bytes, stable_uuid: bytes) -> bytes:
     """WeasyPrint writes a random XMP DocumentID and derives the trailer's /ID from it; both are
     replaced in place by values of the same length, so no offset moves."""
@@ -210,42 +206,56 @@ def start_pdf(book, target: Path, layout) -> "PendingPDF":
 
 
 class PendingPDF:
-    def __init__(self, book, target: Path, layout):
-        self.book, self.target, self.layout = book, target, layout
-        self.future = None
-        if not tagged(book.manifest.output) and layout.settled:
-            from . import workers
-            from .merge import merged_pdf
-            self.future = workers.submit(merged_pdf, layout.lean(), str(stable_document_id(book)).encode(),
-                                         book.manifest.output)
+    """The PDF being made: merged in a worker, or (tagged, or unsettled) laid out in one pass at
+    once, before the EPUB is packaged, since that pass sets the page starts the EPUB follows."""
 
-    def finish(self) -> Path:
-        """Write the PDF to a temporary file, preflight it, and only then put it in place."""
-        book, target = self.book, self.target
+    def __init__(self, book, target: Path, layout):
+        self.book, self.target = book, target
+        self.future, self.result = None, None
+        stable = str(stable_document_id(book)).encode()
         try:
-            with atomic_output(target) as tmp:
-                if self.future is None:
-                    write_single_pass(book, tmp)
-                    fix_document_id(tmp, book)
-                    preflight.check(tmp, book.manifest.output)
-                else:
-                    Path(tmp).write_bytes(self._merged())
+            if tagged(book.manifest.output) or not layout.settled:
+                self.result = _one_pass(book, target.name, stable)
+            else:
+                from . import workers
+                from .merge import merged_pdf
+                self.future = workers.submit(merged_pdf, layout.lean(), stable, book.manifest.output)
         except AnthologyError:
             raise
         except BaseException as exc:
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
             raise _failure_error(book, failure_of(exc), target.name) from exc
-        log.info("wrote %s (%s)", target, book.meta["title"])
-        return target
 
-    def _merged(self) -> bytes:
+    def finish(self) -> Path:
+        """Preflight's verdict, then the PDF written to a temporary file and put in place."""
+        data = self._made()
+        try:
+            with atomic_output(self.target) as tmp:
+                Path(tmp).write_bytes(data)
+        except AnthologyError:
+            raise
+        except BaseException as exc:
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                raise
+            raise _failure_error(self.book, failure_of(exc), self.target.name) from exc
+        log.info("wrote %s (%s)", self.target, self.book.meta["title"])
+        return self.target
+
+    def _made(self) -> bytes:
+        from concurrent.futures import TimeoutError as Timeout
         from concurrent.futures.process import BrokenProcessPool
 
-        try:
-            result = self.future.result()
-        except BrokenProcessPool:
-            result = {"error": "crashed", "message": "the worker merging the PDF stopped unexpectedly"}
+        from .. import limits
+
+        result = self.result
+        if result is None:
+            try:
+                result = self.future.result(timeout=limits.CHUNK_TIMEOUT)
+            except BrokenProcessPool:
+                result = {"error": "crashed", "message": "the worker merging the PDF stopped unexpectedly"}
+            except Timeout:
+                result = {"error": "timeout", "message": f"merging the PDF took more than {limits.CHUNK_TIMEOUT:.0f} s"}
         if "error" in result:
             raise _failure_error(self.book, result, self.target.name)
         if result["problems"]:
@@ -253,7 +263,15 @@ class PendingPDF:
         return result["pdf"]
 
 
-def write_single_pass(book, target: Path) -> None:
+def _one_pass(book, name: str, stable_uuid: bytes) -> dict:
+    """The PDF in one WeasyPrint pass, with stable identifiers, and preflight's problems."""
+    buffer = io.BytesIO()
+    write_single_pass(book, buffer, name)
+    data = stable_ids(buffer.getvalue(), stable_uuid)
+    return {"pdf": data, "problems": preflight.inspect(io.BytesIO(data), book.manifest.output).problems}
+
+
+def write_single_pass(book, target, name: str | None = None) -> None:
     """The whole book laid out as one WeasyPrint document: the reference the chunked layout equals."""
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
@@ -272,7 +290,7 @@ def write_single_pass(book, target: Path) -> None:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         if fetcher.refused:
-            raise _failure_error(book, failure_of(exc, fetcher), Path(target).name) from None
+            raise _failure_error(book, failure_of(exc, fetcher), name or Path(target).name) from None
         raise
 
 

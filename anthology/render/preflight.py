@@ -84,19 +84,19 @@ def _paints_in_rgb(data: bytes) -> bool:
 
 
 def _colour_space_name(space) -> str:
-    """The family of a colour space (`/DeviceRGB`, `/ICCBased`…), and for an ICC profile its
-    alternate space, without reading the profile itself."""
+    """Every family a colour space names (`/DeviceRGB`, `/ICCBased`…), with the base and
+    alternate spaces of Indexed, Separation, DeviceN and Pattern spaces, and "RGB" for an ICC
+    profile of three components; the profiles themselves are not read."""
     import pikepdf
 
     if isinstance(space, pikepdf.Name):
         return str(space)
-    if isinstance(space, pikepdf.Array) and len(space):
-        names = [str(space[0])]
-        if names[0] == "/ICCBased" and len(space) > 1:
-            names.append(str(space[1].get("/Alternate", "")))
-            names.append("RGB" if int(space[1].get("/N", 0)) == 3 else "")
-        return " ".join(names)
-    return str(space)
+    if isinstance(space, pikepdf.Array):
+        return " ".join(_colour_space_name(item) for item in space)
+    if isinstance(space, (pikepdf.Dictionary, pikepdf.Stream)) and "/N" in space:  # an ICC profile
+        alternate = space.get("/Alternate")
+        return " ".join(["RGB" if int(space.N) == 3 else "", _colour_space_name(alternate) if alternate else ""])
+    return ""
 
 
 def _check_press(pdf, output: dict, report: PreflightReport) -> None:

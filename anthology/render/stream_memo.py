@@ -35,7 +35,9 @@ class _Compressor:
         if len(data) < LARGE:
             return zlib.compress(data, self.level)
         key = (self.level, hashlib.blake2b(data, digest_size=20).digest())
-        if key not in _made:
+        if key in _made:
+            _made[key] = _made.pop(key)  # the most recently used is the last to go
+        else:
             while len(_made) >= KEEP:
                 _made.pop(next(iter(_made)))
             _made[key] = zlib.compress(data, self.level)

@@ -178,11 +178,21 @@ def _nothing() -> None:
 
 
 def _prepare(tools: dict) -> None:
-    """The book's fonts and styles loaded before its first chunk comes (see `_tools`)."""
+    """The book's fonts and styles loaded before its first chunk comes (see `_tools`). If loading
+    them warns or fails, they are let go, so that the first chunk loads them again and reports it."""
+    collected = _Collected()
+    logging.getLogger("weasyprint").addHandler(collected)
     try:
-        _tools(tools)
-    except Exception as exc:  # noqa: BLE001 (the first chunk meets the same problem and reports it)
-        log.debug("the worker could not load the book's styles yet: %s", exc)
+        _, _, fetcher = _tools(tools)
+        troubled = bool(fetcher.refused) or any(level >= logging.WARNING for _, level, _ in collected.records)
+    except Exception:  # noqa: BLE001 (the first chunk meets the same problem and reports it)
+        troubled = True
+    finally:
+        logging.getLogger("weasyprint").removeHandler(collected)
+    if troubled:
+        key = (tools["styles"], tools["styles_digest"], tools["root"])
+        _styles.pop(key, None)
+        _fetchers.pop(key, None)
 
 
 def _tools(job: dict):

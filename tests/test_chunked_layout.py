@@ -245,3 +245,29 @@ def test_a_worker_that_died_is_replaced_by_the_next_build(tiny_book, tmp_path):
     time.sleep(0.5)
     outputs = build(manifest, tmp_path / "out", use_cache=False).outputs
     assert outputs["pdf"].exists() and victim.pid not in {p.pid for p in workers.pool()._processes.values()}
+
+
+def test_large_streams_are_compressed_once_and_as_pydyf_would():
+    """The memo of compressed streams gives zlib's own bytes, and gives them again without work."""
+    import os
+    import zlib
+
+    import pydyf
+
+    from anthology.render import stream_memo
+
+    stream_memo.remember_large_streams()
+    stream_memo._made.clear()
+    profile = os.urandom(1 << 12) * 100  # large, and compressible
+    small = b"BT /F1 11 Tf (a page) Tj ET"
+    for data in (profile, small, b""):
+        expected = zlib.compressobj(level=9)
+        expected = expected.compress(data) + expected.flush()
+        made = pydyf.zlib.compressobj(level=9)
+        assert made.compress(data) + made.flush() == expected
+    assert len(stream_memo._made) == 1, "only the large stream is kept"
+    [key] = stream_memo._made
+    stream_memo._made[key] = b"remembered"
+    made = pydyf.zlib.compressobj(level=9)
+    assert made.compress(profile) + made.flush() == b"remembered", "a large stream seen before is not compressed again"
+    stream_memo._made.clear()

@@ -27,6 +27,9 @@ def page_ranges(pages: list[int]) -> list[tuple[int, int]]:
     return out
 
 
+RANGE_DASH = "\u2060–\u2060"  # word joiners: a line never breaks inside a range (46–53)
+
+
 def _first_anchors(book) -> dict[str, dict[int, tuple[str, str]]]:
     """For each term: its pages, each with the first occurrence on it (part id, anchor)."""
     pages = getattr(book, "index_pages", {})
@@ -41,7 +44,7 @@ def _locators(first_anchor: dict[int, tuple[str, str]], href, linked: bool) -> s
     def locator(page: int) -> str:
         return f'<a href="{href(*first_anchor[page])}">{page}</a>' if linked else str(page)
 
-    return ", ".join(locator(start) + (f"–{locator(end)}" if end != start else "")
+    return ", ".join(locator(start) + (f"{RANGE_DASH}{locator(end)}" if end != start else "")
                      for start, end in page_ranges(list(first_anchor)))
 
 

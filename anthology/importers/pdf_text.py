@@ -51,6 +51,7 @@ import statistics
 import textwrap
 from collections import Counter
 
+from . import pdf_markers as pm
 from . import pdf_notes as pn
 from .base import ImportedText, Importer, ImportReport, register
 from .pdf_notes import PH_CLOSE, PH_GUESS, PH_OPEN, Cand, Line, Note
@@ -333,7 +334,7 @@ class Conversion:
         page_cands: dict[int, list[Cand]] = {}
         for p in paras:
             if p.kind != "heading":
-                page_cands.setdefault(p.page, []).extend(pn.scan_block(p.lines))
+                page_cands.setdefault(p.page, []).extend(pm.scan_block(p.lines))
         used: set[int] = set()
         for page in sorted(by_page):
             page_notes = by_page[page]
@@ -346,7 +347,7 @@ class Conversion:
                 if before:
                     last = before[-1].lines[-1]
                     cands = [Cand(last, len(last.text), len(last.text), "end", para_end=True)]
-            pn.match_page(page_notes, cands)
+            pm.match_page(page_notes, cands)
             used |= {id(n.anchor) for n in page_notes if n.anchor is not None}
             self.report.counts["notes_anchored"] += sum(n.anchor is not None for n in page_notes)
         for page in sorted(page_cands):

@@ -6,7 +6,8 @@ warnings about it. Its key holds everything that HTML depends on: the part's Mar
 headnote, its id and kind, the index terms, the bibliography and citation style, the tool
 versions and the code of the whole package. Not the other texts: a cross-reference prints no
 more than its target's page, so a part's HTML is the same whatever the others hold, once every
-link has a target. That is still checked on every build (X001, transforms/xrefs.py), from the links in the HTML.
+link has a target. That is still checked on every build, from the links in the HTML (X001,
+transforms/xrefs.py).
 
 `reuse` runs before pandoc and marks the parts it fills in (`part.reused`); the stages after it
 leave those alone, and `keep` stores the others once they are finished.
@@ -63,7 +64,8 @@ def reuse(cache, book) -> int:
         part.reused = True
         label = _label(book, part)
         cache.cached.append(f"{label} ({KIND})")
-        log.info("cache: %s (%s)", label, KIND, extra={"cache_event": "cached", "cache_kind": KIND, "cache_label": label})
+        log.info("cache: %s (%s)", label, KIND,
+                 extra={"cache_event": "cached", "cache_kind": KIND, "cache_label": label})
         for kind, key in entry["entries"]:  # its conversions stay, for when its key changes
             cache.keep_entry(kind, key)
         for warning in entry["warnings"]:
@@ -77,7 +79,8 @@ def _label(book, part) -> str:
 
 
 def _complete(entry) -> bool:
-    return isinstance(entry, dict) and all(name in entry for name in (*_FIELDS, "occurrences", "warnings", "entries"))
+    needed = (*_FIELDS, "occurrences", "warnings", "entries")
+    return isinstance(entry, dict) and all(name in entry for name in needed)
 
 
 def keep(cache, book) -> None:

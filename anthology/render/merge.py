@@ -19,12 +19,10 @@ from urllib.parse import unquote
 def merged_pdf(layout, stable_uuid: bytes, output: dict) -> dict:
     """In a layout worker: the book's PDF, with stable identifiers, and preflight's problems
     with it ({"pdf", "problems"}), or what went wrong ({"error", …}, see pdf.failure_of)."""
-    from . import preflight
-    from .pdf import failure_of, stable_ids
+    from .pdf import checked_pdf, failure_of
 
     try:
-        data = stable_ids(merge(layout, stable_uuid), stable_uuid)
-        return {"pdf": data, "problems": preflight.inspect(io.BytesIO(data), output).problems}
+        return checked_pdf(merge(layout, stable_uuid), stable_uuid, output)
     except Exception as exc:  # noqa: BLE001 (it crosses back to the build as a value)
         return failure_of(exc)
 

@@ -1,6 +1,7 @@
 """The print PDF: one HTML document laid out by WeasyPrint."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -213,32 +214,21 @@ class PendingPDF:
         self.book, self.target = book, target
         self.future, self.result = None, None
         stable = str(stable_document_id(book)).encode()
-        try:
+        with _coded_failures(book, target.name):
             if tagged(book.manifest.output) or not layout.settled:
-                self.result = _one_pass(book, target.name, stable)
+                buffer = io.BytesIO()
+                write_single_pass(book, buffer, target.name)
+                self.result = checked_pdf(buffer.getvalue(), stable, book.manifest.output)
             else:
                 from . import workers
                 from .merge import merged_pdf
                 self.future = workers.submit(merged_pdf, layout.lean(), stable, book.manifest.output)
-        except AnthologyError:
-            raise
-        except BaseException as exc:
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            raise _failure_error(book, failure_of(exc), target.name) from exc
 
     def finish(self) -> Path:
         """Preflight's verdict, then the PDF written to a temporary file and put in place."""
         data = self._made()
-        try:
-            with atomic_output(self.target) as tmp:
-                Path(tmp).write_bytes(data)
-        except AnthologyError:
-            raise
-        except BaseException as exc:
-            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-                raise
-            raise _failure_error(self.book, failure_of(exc), self.target.name) from exc
+        with _coded_failures(self.book, self.target.name), atomic_output(self.target) as tmp:
+            Path(tmp).write_bytes(data)
         log.info("wrote %s (%s)", self.target, self.book.meta["title"])
         return self.target
 
@@ -263,12 +253,23 @@ class PendingPDF:
         return result["pdf"]
 
 
-def _one_pass(book, name: str, stable_uuid: bytes) -> dict:
-    """The PDF in one WeasyPrint pass, with stable identifiers, and preflight's problems."""
-    buffer = io.BytesIO()
-    write_single_pass(book, buffer, name)
-    data = stable_ids(buffer.getvalue(), stable_uuid)
-    return {"pdf": data, "problems": preflight.inspect(io.BytesIO(data), book.manifest.output).problems}
+def checked_pdf(data: bytes, stable_uuid: bytes, output: dict) -> dict:
+    """The PDF with stable identifiers, and preflight's problems with it ({"pdf", "problems"})."""
+    data = stable_ids(data, stable_uuid)
+    return {"pdf": data, "problems": preflight.inspect(io.BytesIO(data), output).problems}
+
+
+@contextlib.contextmanager
+def _coded_failures(book, name: str):
+    """Whatever goes wrong in the block becomes a coded error naming the file (see failure_of)."""
+    try:
+        yield
+    except AnthologyError:
+        raise
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise _failure_error(book, failure_of(exc), name) from exc
 
 
 def write_single_pass(book, target, name: str | None = None) -> None:

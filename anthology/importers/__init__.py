@@ -7,7 +7,7 @@ import pkgutil
 from .base import REGISTRY, Doubt, ImportedText, Importer, ImportReport, register
 
 _NOT_FORMATS = {"base", "words", "output", "corrections", "witnesses", "witness_text", "witness_notes",
-                "witness_spans", "run", "pdf_notes", "pdf_markers", "pdf_lines",
+                "witness_spans", "run", "pdf_notes", "pdf_markers", "pdf_lines", "pdf_detect",
                 "plain_title"}
 
 for _mod in pkgutil.iter_modules(__path__):

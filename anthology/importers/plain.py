@@ -39,7 +39,8 @@ import re
 from .base import ImportedText, Importer, ImportReport, register
 from .words import join_hyphenated, zipf
 from .plain_title import (
-    _LIBRARY, _SITE, _SUP, _title_block, math_note_label, note_definition, starts_mid_sentence, superscript_label,
+    _LIBRARY, _SITE, _SUP, _title_block, math_note_label, math_text, note_definition, starts_mid_sentence,
+    superscript_label,
 )
 
 _MATH = re.compile(r"\$([^$\n]{1,80}?)\$")
@@ -59,28 +60,6 @@ GUESSED = "<!-- anthology: guessed note position -->"
 
 # How common (Zipf scale) a word must be to count as a known word here.
 _KNOWN = 3.0
-
-
-def math_text(inner: str) -> str | None:
-    """Markdown for LaTeX-like text (`\\it Liberation` → `*Liberation*`), or None."""
-    inner = inner.strip()
-    m = re.fullmatch(r"\\(it|em|sl|bf|rm|textit|emph|mathit|textbf|mathbf|textrm|mathrm|text)\s*(.*)",
-                     inner, re.S)
-    if not m:
-        return None
-    command, rest = m.groups()
-    rest = rest.strip()
-    if rest.startswith("{") and rest.endswith("}"):
-        rest = rest[1:-1]
-    rest = re.sub(r"\\[ ,;:!]", " ", rest).replace("\\&", "&").replace("\\%", "%").replace("\\$", "$")
-    rest = re.sub(r"\s+", " ", rest.replace("{", "").replace("}", "")).strip()
-    if "\\" in rest or not rest:
-        return None
-    if command in ("bf", "textbf", "mathbf"):
-        return f"**{rest}**"
-    if command in ("rm", "textrm", "mathrm", "text"):
-        return rest
-    return f"*{rest}*"
 
 
 def _core(text: str) -> str:

@@ -1,7 +1,8 @@
 """The title block of a plain-text edition (The Anarchist Library's and the like): the lines
 before the body that give the title, author, date, source and rights, and where they go in
 the front matter; and the tests on a line that the title block and the body share (a note's
-definition, a superscript or math-mode note marker, a sentence begun on an earlier line)."""
+definition, a superscript or math-mode note marker, a sentence begun on an earlier line), and
+what LaTeX-like text in either becomes in Markdown."""
 from __future__ import annotations
 
 import re
@@ -44,6 +45,28 @@ _DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 
 def superscript_label(marker: str) -> str:
     return marker.translate(_SUP_TABLE)
+
+
+def math_text(inner: str) -> str | None:
+    """Markdown for LaTeX-like text (`\\it Liberation` → `*Liberation*`), or None."""
+    inner = inner.strip()
+    m = re.fullmatch(r"\\(it|em|sl|bf|rm|textit|emph|mathit|textbf|mathbf|textrm|mathrm|text)\s*(.*)",
+                     inner, re.S)
+    if not m:
+        return None
+    command, rest = m.groups()
+    rest = rest.strip()
+    if rest.startswith("{") and rest.endswith("}"):
+        rest = rest[1:-1]
+    rest = re.sub(r"\\[ ,;:!]", " ", rest).replace("\\&", "&").replace("\\%", "%").replace("\\$", "$")
+    rest = re.sub(r"\s+", " ", rest.replace("{", "").replace("}", "")).strip()
+    if "\\" in rest or not rest:
+        return None
+    if command in ("bf", "textbf", "mathbf"):
+        return f"**{rest}**"
+    if command in ("rm", "textrm", "mathrm", "text"):
+        return rest
+    return f"*{rest}*"
 
 
 def math_note_label(inner: str) -> str | None:

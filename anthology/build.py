@@ -15,6 +15,7 @@ from .messages import AnthologyError, Diagnostic
 from .model import load_book
 from .render import blocks
 from .render.epub import package_epub, write_epub
+from .render.html import follows_print_pages
 from .render import workers
 from .render.pdf import STYLES, lay_out_print, start_pdf, tagged
 from .render.print_layout import tools_of
@@ -25,11 +26,18 @@ log = logging.getLogger(__name__)
 OUTPUTS = ("pdf", "epub")
 
 
+def needs_layout(manifest, only: tuple[str, ...]) -> bool:
+    """The print layout is wanted for the PDF, or for an EPUB that follows the print pages."""
+    return "pdf" in only or follows_print_pages(manifest)
+
+
 def lay_out(book, cache, only: tuple[str, ...]):
     """The print layout, which the PDF is made from and the EPUB's page list follows. Without the
     PDF, a layout that fails leaves the EPUB without a page list (E007) rather than stopping it."""
     if "pdf" in only:  # a tagged PDF is laid out in one pass: its folios are not stamped on
         return lay_out_print(book, cache, folios=not tagged(book.manifest.output))
+    if not needs_layout(book.manifest, only):
+        return None
     try:
         return lay_out_print(book, cache, folios=False)
     except AnthologyError as exc:
@@ -93,12 +101,14 @@ def build(manifest_path: Path | str, out_dir: Path | str | None = None,
 def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> BuildResult:
     stage, outputs = Stages(), {}
     tools = tools_of(manifest.root, STYLES)
-    workers.warm_up(tools, count=1)  # loads WeasyPrint and the fonts while pandoc works
+    if needs_layout(manifest, only):
+        workers.warm_up(tools, count=1)  # loads WeasyPrint and the fonts while pandoc works
     remove_leftovers(out)
     stage("checking the sources", run_checks_first, manifest)
     book = stage("reading the texts", load_book, manifest)
     stage("checking the glyphs", glyphs.check_book, book)
-    if stage("reusing the unchanged texts", part_cache.reuse, cache, book) < len(book.texts) / 2:
+    reused = stage("reusing the unchanged texts", part_cache.reuse, cache, book)
+    if reused < len(book.texts) / 2 and needs_layout(manifest, only):
         workers.warm_up(tools)  # much to lay out: every worker; after an edit, the others would slow pandoc
     stage("pandoc: Markdown to AST", cache.book_to_ast, book)
     stage("transforming the texts", transforms.apply, book)

@@ -195,15 +195,16 @@ class BuildCache:
 
     # Pandoc's conversions.
 
-    def _convert_all(self, kind: str, jobs: list[tuple[str, str, Callable[[], object]]]) -> list:
-        """Each job's value, from the cache or made (several pandocs at once) and stored.
+    def _convert_all(self, jobs: list[tuple[str, str, str, Callable[[], object]]]) -> list:
+        """Each job's value (a job is: kind, label, key, how to make it), from the cache or made
+        (several pandocs at once) and stored.
 
         What pandoc warned about while making a value is stored with it and logged again
         whenever the value comes from the cache, so a warning does not vanish after one build.
         """
         results: list = [None] * len(jobs)
         missing = []
-        for n, (label, key, _) in enumerate(jobs):
+        for n, (kind, label, key, _) in enumerate(jobs):
             entry = self.read_json(kind, key)
             if not (isinstance(entry, dict) and isinstance(entry.get("value"), dict if kind == "ast" else str)
                     and isinstance(entry.get("warnings"), list)):
@@ -220,7 +221,7 @@ class BuildCache:
                 logging.getLogger(pandoc.__name__).warning("%s", warning)
 
         def make(n: int):
-            label, key, convert = jobs[n]
+            kind, label, key, convert = jobs[n]
             with _WarningsOfThisThread() as warnings:
                 value = convert()
             self.write_json(kind, key, {"value": value, "warnings": warnings.messages})
@@ -231,8 +232,9 @@ class BuildCache:
             return value
 
         if missing:
-            log.debug("pandoc: converting %d of %d (%s)", len(missing), len(jobs), kind,
-                      extra={"cache_event": "start", "cache_kind": kind, "total": len(missing)})
+            kinds = ", ".join(sorted({jobs[n][0] for n in missing}))
+            log.debug("pandoc: converting %d of %d (%s)", len(missing), len(jobs), kinds,
+                      extra={"cache_event": "start", "cache_kind": kinds, "total": len(missing)})
             workers = max(1, min(len(missing), os.cpu_count() or 1))
             with ThreadPoolExecutor(workers) as pool:
                 for n, value in zip(missing, pool.map(make, missing)):
@@ -240,9 +242,10 @@ class BuildCache:
         return results
 
     def book_to_ast(self, book) -> None:
-        """`pandoc.book_to_ast`, through the cache: every part's body and headnote parsed."""
+        """`pandoc.book_to_ast`, through the cache: every part's body and headnote parsed; and
+        meanwhile the bibliography made into HTML, which no transform changes."""
         versions = self.versions
-        jobs, targets = [], []
+        jobs, targets = self._bibliography_job(book), []
         for part in book.parts:
             if part.reused:
                 continue
@@ -252,24 +255,32 @@ class BuildCache:
                     key = digest("ast", versions, pandoc.MARKDOWN, text)
                     label = self._label(book, part, source, attr)
                     self.entries.setdefault(part.id, []).append(["ast", key])
-                    jobs.append((label, key, lambda text=text, label=label: pandoc.markdown_to_ast(text, where=label)))
+                    jobs.append(("ast", label, key,
+                                 lambda text=text, label=label: pandoc.markdown_to_ast(text, where=label)))
                     targets.append((part, attr))
-        for (part, attr), ast in zip(targets, self._convert_all("ast", jobs)):
+        values = self._convert_all(jobs)
+        if len(values) > len(targets):
+            book.bibliography_html = values.pop(0)
+        for (part, attr), ast in zip(targets, values):
             setattr(part, attr, ast)
+
+    def _bibliography_job(self, book) -> list:
+        """The job that makes the bibliography's HTML (none without a bibliography)."""
+        manifest = book.manifest
+        bibliography, csl = manifest.bibliography, pandoc.book_csl(manifest)
+        if bibliography is None:
+            return []
+        pandoc.check_csl(csl, _relative(csl, manifest.root))
+        key = digest("bib", self.versions, {"bibliography": file_digest(bibliography), "csl": file_digest(csl)})
+        where = _relative(bibliography, manifest.root)
+        return [("bib", where, key, lambda: pandoc.bibliography_html(bibliography, csl, where=where))]
 
     def book_to_html(self, book) -> None:
         """`pandoc.book_to_html`, through the cache: each transformed AST to an HTML fragment."""
         manifest = book.manifest
         bibliography, csl = manifest.bibliography, pandoc.book_csl(manifest)
-        if bibliography is not None:
-            pandoc.check_csl(csl, _relative(csl, manifest.root))
-        citeproc = pandoc.citeproc_args(bibliography, csl)
+        citeproc = pandoc.citeproc_args(bibliography, csl)  # the style was checked with the bibliography
         sources = {"bibliography": file_digest(bibliography), "csl": file_digest(csl)} if citeproc else {}
-        if bibliography is not None:
-            key = digest("bib", self.versions, sources)
-            where = _relative(bibliography, manifest.root)
-            [book.bibliography_html] = self._convert_all(
-                "bib", [(where, key, lambda: pandoc.bibliography_html(bibliography, csl, where=where))])
         jobs, targets = [], []
         for part in book.parts:
             if part.reused:
@@ -282,10 +293,10 @@ class BuildCache:
                     key = digest("html", self.versions, sources if args else {}, ast)
                     label = self._label(book, part, source, attr)
                     self.entries.setdefault(part.id, []).append(["html", key])
-                    jobs.append((label, key, lambda ast=ast, label=label, args=args:
+                    jobs.append(("html", label, key, lambda ast=ast, label=label, args=args:
                                  pandoc.ast_to_html(ast, args, where=label)))
                     targets.append((part, attr))
-        for (part, attr), html in zip(targets, self._convert_all("html", jobs)):
+        for (part, attr), html in zip(targets, self._convert_all(jobs)):
             setattr(part, attr, html)
 
     def _label(self, book, part, source: Path | None, attr: str) -> str:

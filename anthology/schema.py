@@ -66,6 +66,11 @@ SCHEMA: dict = {
             "bleed": Field(bool, "Add 0.125in bleed and crop marks.", default=False),
         }),
         "epub": Section("The EPUB 3.", fields={
+            "page-list": Field(str, "print: the EPUB marks the print edition's page breaks and its index gives "
+                               "printed pages, so the print layout is made even for the EPUB alone; none: an "
+                               "edition of its own, whose index names the texts (no layout is needed, so "
+                               "`--only epub` rebuilds in under a second).",
+                               default="print", choices=("print", "none")),
             "cover-image": Field(str, "Your own cover image: JPEG or PNG, 1600×2560 px or the same 1:1.6 proportions, "
                                  "at least 1400 px wide; drawn from the title when absent.", path=True),
             "cover-colors": Field(list, "Background and text colours of the generated cover, as #rrggbb "

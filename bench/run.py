@@ -17,6 +17,8 @@ What is measured, for each book:
                 laid out again, and the PDF is merged again.
   one-text      after a one-word edit in one text (the middle one): incremental build, PDF and EPUB.
   epub-only     after another one-word edit in that text: `anthology build --only epub`.
+  epub-edition  the same for an EPUB that follows no print pages (`output.epub.page-list: none`),
+                after a third edit: no print layout at all.
   check         `anthology check`.
 It writes the figures to build/bench.json and prints a table.
 """
@@ -289,6 +291,10 @@ def bench_book(name: str, manifest: Path, work: Path, log) -> dict:
     run("one-text", kind="build")
     edit_one_text(manifest, 2)
     run("epub-only", kind="build", only=["epub"])
+    text = manifest.read_text(encoding="utf-8")
+    manifest.write_text(text.replace("\noutput:\n", "\noutput:\n  epub:\n    page-list: none\n", 1), encoding="utf-8")
+    edit_one_text(manifest, 3)
+    run("epub-edition", kind="build", only=["epub"])
     run("check", kind="check")
     figures["pages"] = figures["naive"]["pages"]
     return figures
@@ -315,6 +321,7 @@ def table(results: dict) -> str:
     add("one-text rebuild", lambda r: ratio(r, "one-text"))
     add("EPUB only after one-text edit", lambda r: ratio(r, "epub-only"))
     add("  of which packaging the EPUB", lambda r: f"{r['epub-only'].get('stages', {}).get('packaging the EPUB', 0):.1f} s")
+    add("EPUB edition (no page list) after an edit", lambda r: f"{r['epub-edition']['seconds']:.2f} s")
     add("  of which the print layout", lambda r: f"{r['first'].get('stages', {}).get('laying out the print edition', 0):.1f} s"
         " (chunks on every core)")
     add("  of which the PDF, after the EPUB", lambda r: f"{_stages(r['first'], 'merging the PDF', 'writing the PDF'):.1f} s"

@@ -441,3 +441,81 @@ def test_the_same_manifest_gives_the_same_epub_bytes(hostile_book):
     with zipfile.ZipFile(first) as z:
         names = z.namelist()
         assert names[0] == "mimetype" and z.getinfo("mimetype").compress_type == zipfile.ZIP_STORED
+
+
+# --- an EPUB edition of its own (output.epub.page-list: none) ----------------------------------
+
+@pytest.fixture(scope="session")
+def epub_edition(tmp_path_factory):
+    """The tiny book as an EPUB that follows no print pages, built alone: (epub, layout records)."""
+    from anthology.build import build
+    from helpers import log_records
+    root = tmp_path_factory.mktemp("edition") / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root)
+    manifest = root / "manifest.yaml"
+    manifest.write_text(manifest.read_text() + "  epub:\n    page-list: none\n")
+    with log_records("anthology") as records:
+        result = build(manifest, only=("epub",))
+    assert set(result.outputs) == {"epub"}
+    return result.outputs["epub"], records
+
+
+def test_an_epub_edition_is_built_without_a_print_layout_and_passes_epubcheck(epub_edition):
+    from helpers import chunks_laid_out
+    epub, records = epub_edition
+    assert chunks_laid_out(records, folios=True) == []
+    result = epubcheck_result(epub)
+    assert [m for m in result.messages if m.level in ("FATAL", "ERROR", "WARNING")] == [] and result.valid
+
+
+def test_an_epub_edition_claims_no_print_pages(epub_edition):
+    epub, _ = epub_edition
+    docs = epub_documents(str(epub))
+    assert _page_list(docs) == []
+    assert not docs["EPUB/nav.xhtml"].xpath("//x:nav[@epub:type='page-list']", namespaces=NS)
+    assert all(not doc.xpath("//x:span[@epub:type='pagebreak']", namespaces=NS) for doc in docs.values())
+    opf = epub_opf(str(epub))
+    assert _opf_meta(opf, "pageBreakSource") == []
+    assert not {"pageNavigation", "printPageNumbers"} & set(_opf_meta(opf, "schema:accessibilityFeature"))
+
+
+def test_an_epub_editions_index_names_the_texts_and_links_to_the_first_occurrence_in_each(epub_edition):
+    epub, _ = epub_edition
+    docs = epub_documents(str(epub))
+    index = next(doc for name, doc in docs.items() if name.endswith("index.xhtml"))
+    entries = {" ".join((li.text or "").split()).rstrip(", "): li
+               for li in index.xpath("//x:li[@class='ix-entry' or @class='ix-sub']", namespaces=NS)}
+    forms = {"railway workers": "railway", "soviets": "soviet", "delegates to": "delegate", "Author, Ada": "ada author"}
+    assert set(forms) <= set(entries)
+    named = set()
+    for label, form in forms.items():
+        links = entries[label].xpath("x:a", namespaces=NS)
+        assert links, f"{label}: no locator"
+        for a in links:
+            file, _, anchor = a.get("href").partition("#")
+            target = docs[f"EPUB/{file}"].xpath(f"//*[@id='{anchor}']")
+            assert target, f"{label}: {a.get('href')} leads nowhere"
+            paragraph = target[0].xpath("ancestor::*[self::x:p or self::x:li or self::x:aside][1]", namespaces=NS)
+            assert squash(form) in squash("".join(paragraph[0].itertext())), f"{label}: not at {a.get('href')}"
+            named.add(a.text)
+        assert [a.text for a in links] == sorted((a.text for a in links), key=_reading_order(docs))
+    assert named <= {"Author", "Writer", "Introduction"} and {"Author", "Writer"} <= named
+
+
+def _reading_order(docs):
+    order = ["Introduction", "Author", "Writer"]
+    return lambda label: order.index(label) if label in order else len(order)
+
+
+def test_index_labels_use_titles_where_surnames_would_be_ambiguous():
+    from types import SimpleNamespace
+
+    from anthology.render.index import part_labels
+
+    def part(ident, kind, author, title):
+        return SimpleNamespace(id=ident, kind=kind, author=author, title=title)
+
+    parts = [part("intro", "front", "", "Introduction"), part("a", "text", "Jane Smith", "On Councils"),
+             part("b", "text", "John Smith", "On Committees"), part("c", "text", "Ida Mett", "Kronstadt")]
+    book = SimpleNamespace(parts=parts, texts=parts[1:])
+    assert part_labels(book) == {"intro": "Introduction", "a": "On Councils", "b": "On Committees", "c": "Mett"}

@@ -26,6 +26,7 @@ from .epub_clean import XHTML, is_local, scheme, serialize, to_xhtml
 from .epub_meta import book_identifier, describe, modified
 from .epub_nav import LANDMARK_TITLES, landmarks, nav_page, ncx_toc
 from .epub_pages import Page, build_pages, notes_to_asides, place_page_markers  # noqa: F401 (API)
+from .html import follows_print_pages
 from .pdf import STYLES
 
 __all__ = ["book_identifier", "build_epub", "notes_to_asides", "package_epub", "write_epub"]
@@ -110,7 +111,7 @@ def _item(uid: str, file_name: str, media_type: str, content: bytes, properties=
 def build_epub(book) -> tuple[epub.EpubBook, datetime]:
     cover = make_cover(book)
     pages = build_pages(book, cover)
-    page_list = place_page_markers(pages, book.page_starts)
+    page_list = place_page_markers(pages, book.page_starts if follows_print_pages(book.manifest) else [])
     nav = nav_page(book, pages, page_list)
     store = ImageStore(book.manifest.root, {cover.file_name})
     docs = {p.file_name: to_xhtml(p.root, title=p.title, lang=p.lang, css=CSS,

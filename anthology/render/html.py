@@ -122,7 +122,14 @@ def _bibliography(book) -> str:
 
 def _index(book, for_print: bool = False) -> str:
     from .index import index_body
-    return index_body(book, linked=not (for_print and book.manifest.output["pdf"]["profile"] == "press"))
+    if for_print:
+        return index_body(book, linked=book.manifest.output["pdf"]["profile"] != "press")
+    return index_body(book, by_part=not follows_print_pages(book.manifest))
+
+
+def follows_print_pages(manifest) -> bool:
+    """Whether the EPUB gives the print edition's pages (page list, index): `output.epub.page-list`."""
+    return (manifest.output.get("epub") or {}).get("page-list", "print") == "print"
 
 
 GENERATED_BODIES = {

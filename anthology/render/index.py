@@ -2,7 +2,8 @@
 
 Page numbers come from the print layout (`book.index_pages`: anchor id -> page);
 the EPUB and the screen PDF show the same numbers, each linking to the first occurrence on that
-page; the press PDF prints them as plain numbers.
+page; the press PDF prints them as plain numbers. An EPUB that does not follow the print pages
+(`output.epub.page-list: none`) names the texts instead.
 """
 from __future__ import annotations
 
@@ -48,17 +49,43 @@ def _locators(first_anchor: dict[int, tuple[str, str]], href, linked: bool) -> s
                      for start, end in page_ranges(list(first_anchor)))
 
 
-def index_body(book, href=lambda part_id, anchor: f"#{anchor}", linked: bool = True) -> str:
+def _first_in_each_part(book) -> dict[str, dict[str, str]]:
+    """For each term: the parts it occurs in, in reading order, each with its first occurrence."""
+    order = {part.id: n for n, part in enumerate(book.parts)}
+    found: dict[str, dict[str, str]] = {}
+    for occ in sorted(book.index.occurrences, key=lambda occ: order.get(occ.part_id, len(order))):
+        found.setdefault(occ.term, {}).setdefault(occ.part_id, occ.anchor)
+    return found
+
+
+def part_labels(book) -> dict[str, str]:
+    """What an index without page numbers calls each part: its author's surname, or its title
+    where the part has no author or shares the surname with another text."""
+    def surname(part) -> str:
+        return part.author.split()[-1] if part.author else ""
+
+    surnames = [surname(part) for part in book.texts]
+    return {part.id: surname(part) if surname(part) and part.kind == "text" and surnames.count(surname(part)) == 1
+            else part.title for part in book.parts}
+
+
+def index_body(book, href=lambda part_id, anchor: f"#{anchor}", linked: bool = True, by_part: bool = False) -> str:
     """The index; its page numbers link to their pages unless `linked` is false (the press PDF's:
-    a print shop's file has no use for thousands of links, which take most of the index's layout)."""
+    a print shop's file has no use for thousands of links, which take most of the index's layout).
+    `by_part`: for an EPUB without print pages, each term names the parts it occurs in, each
+    linking to its first occurrence there."""
     terms = [t for t in book.index.terms if t.parent is None]
     subs = {}
     for t in book.index.terms:
         if t.parent:
             subs.setdefault(t.parent, []).append(t)
-    anchors = _first_anchors(book)
+    anchors = _first_in_each_part(book) if by_part else _first_anchors(book)
+    labels = part_labels(book) if by_part else {}
 
     def locators(term) -> str:
+        if by_part:
+            return "; ".join(f'<a href="{href(part_id, anchor)}">{escape(labels.get(part_id, part_id))}</a>'
+                             for part_id, anchor in anchors.get(term.key, {}).items())
         return _locators(anchors.get(term.key, {}), href, linked)
 
     out = []

@@ -120,7 +120,7 @@ def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> Bui
     if "pdf" in only:  # merged in a worker while the EPUB is packaged here
         pdf = stage("merging the PDF", cache.start_pdf, book, out / f"{manifest.slug}.pdf", layout, start_pdf)
     if "epub" in only:
-        epub = stage("packaging the EPUB", package_epub, book)
+        epub = stage("packaging the EPUB", package_epub, book, cache)
     if "pdf" in only:  # the outputs are put in place last, the PDF first, as each is made
         outputs["pdf"] = stage("writing the PDF", pdf.finish)
     if "epub" in only:

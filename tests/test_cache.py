@@ -58,13 +58,24 @@ def test_first_build_converts_everything_and_fills_the_cache(book):
     assert list((cache / "pdf").glob("*.entry")), "the PDF of this layout is kept"
 
 
+def epub_pages(records) -> dict[str, set[str]]:
+    """The parts whose EPUB page was made in the build, and those whose page was kept (epub_kept.py)."""
+    pages: dict[str, set[str]] = {"made": set(), "kept": set()}
+    for record in records:
+        if getattr(record, "epub_page", None):
+            pages[record.epub_page].add(record.part_id)
+    return pages
+
+
 def test_editing_one_text_converts_only_that_text(book):
     manifest, _ = book
     text = manifest.parent / "texts" / "two.md"
     text.write_text(text.read_text().replace("Soviet delegate railway", "Soviet delegates railway", 1))
-    with cache_log() as records:
+    with cache_log() as records, log_records("anthology.render.epub_kept") as pages:
         result = build(manifest)
     assert converted(records) == {("texts/two.md", "ast"), ("texts/two.md", "html")}
+    # its EPUB page is made again, with the pages made from the whole book; the others are kept
+    assert epub_pages(pages) == {"made": {"two", "bibliography", "sources", "index"}, "kept": {"intro", "one"}}
     # the other texts skip pandoc and the transforms: their finished HTML is kept
     assert from_cache(records) == {("notes/intro.md", "part"), ("texts/one.md", "part"), ("bibliography.yaml", "bib")}
     assert sorted(result.converted) == ["texts/two.md (ast)", "texts/two.md (html)"]
@@ -220,3 +231,34 @@ def test_a_reused_text_linking_to_an_id_gone_is_refused(book):
         transforms.apply(tiny)
     assert [d.code for d in refused.value.diagnostics] == ["X001"]
     assert "two--section-gone" in refused.value.diagnostics[0].message
+
+
+def test_a_kept_epub_page_says_again_what_it_warned_about(tmp_path):
+    """Unsafe markup and an image that cannot go into the EPUB, warned about when the page is made
+    and again when it is kept (the stages of `build` without the sanitiser, which would remove
+    the markup first, and without the check, which would refuse the image)."""
+    from anthology import pandoc, transforms
+    from anthology.cache import BuildCache
+    from anthology.manifest import load_manifest
+    from anthology.model import load_book
+    from anthology.render import blocks
+    from anthology.render.epub import package_epub
+
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    text = root / "texts" / "one.md"
+    text.write_text(text.read_text() + '\nA [click]{onclick="alert(1)"} and ![a figure](images/missing.png).\n')
+    book = load_book(load_manifest(root / "manifest.yaml"))
+    pandoc.book_to_ast(book)
+    transforms.apply(book)
+    pandoc.book_to_html(book)
+    blocks.number_book(book)
+    cache, made = BuildCache(tmp_path / "cache"), []
+    for attempt in ("made", "kept"):
+        with log_records("anthology") as records:
+            made.append(package_epub(book, cache))
+        assert "one" in epub_pages(records)[attempt], attempt
+        said = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+        assert [m for m in said if "E005" in m and "texts/one.md" in m and "event handler" in m], attempt
+        assert [m for m in said if "E006" in m and "images/missing.png" in m], attempt
+    assert made[0] == made[1]

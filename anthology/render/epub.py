@@ -25,7 +25,9 @@ from .cover import make_cover
 from .epub_clean import XHTML, is_local, scheme, serialize, to_xhtml
 from .epub_meta import book_identifier, describe, modified
 from .epub_nav import LANDMARK_TITLES, landmarks, nav_page, ncx_toc
+from .epub_kept import KeptPages, Recorded
 from .epub_pages import Page, build_pages, notes_to_asides, place_page_markers  # noqa: F401 (API)
+from .epub_pages import part_file_names, part_tree, place_markers, plan_page_markers, section_files
 from .html import follows_print_pages
 from .pdf import STYLES
 
@@ -102,27 +104,61 @@ def resolve_links(docs: dict[str, etree._Element]) -> None:
                 a.set("href", new)
 
 
+def _xhtml(page: Page, resolver) -> etree._Element:
+    return to_xhtml(page.root, title=page.title, lang=page.lang, css=CSS, resolve_src=resolver)
+
+
+def _part_page(book, page: Page, plan, resolver, kept: KeptPages) -> etree._Element:
+    """A part's page made now, and kept (with what it warned about and the images it shows)."""
+    shown = []
+
+    def resolve(url: str) -> str | None:
+        name = resolver(url)
+        if name is not None:
+            shown.append(url)
+        return name
+
+    with Recorded() as recorded:
+        page.root = part_tree(book, page.part)
+        place_markers(page, plan.at.get(page.file_name, []))
+        doc = _xhtml(page, resolve)
+    kept.keep(page.part, serialize(doc), shown, recorded.records)
+    return doc
+
+
 def _item(uid: str, file_name: str, media_type: str, content: bytes, properties=()) -> epub.EpubItem:
     item = epub.EpubItem(uid=uid, file_name=file_name, media_type=media_type, content=content)
     item.properties = list(properties)
     return item
 
 
-def build_epub(book) -> tuple[epub.EpubBook, datetime]:
+def build_epub(book, cache=None) -> tuple[epub.EpubBook, datetime]:
+    """The EPUB's package; each part's page kept in `cache` (a BuildCache) between builds."""
     cover = make_cover(book)
-    pages = build_pages(book, cover)
-    page_list = place_page_markers(pages, book.page_starts if follows_print_pages(book.manifest) else [])
-    nav = nav_page(book, pages, page_list)
+    pages = build_pages(book, cover, kept=frozenset(part.id for part in book.parts))  # the parts' trees below
+    starts = book.page_starts if follows_print_pages(book.manifest) else []
+    plan = plan_page_markers(section_files(pages), starts, pages[-1].file_name)
+    kept = KeptPages(cache, book, part_file_names(book), plan)
     store = ImageStore(book.manifest.root, {cover.file_name})
-    docs = {p.file_name: to_xhtml(p.root, title=p.title, lang=p.lang, css=CSS,
-                                  resolve_src=store.resolver(_where(book, p))) for p in [*pages, nav]}
+    docs = {}
+    for page in pages:
+        resolver = store.resolver(_where(book, page))
+        if page.part is not None and page.part.id in kept.entries:
+            docs[page.file_name] = kept.reuse(page.part, resolver)
+        elif page.part is not None:
+            docs[page.file_name] = _part_page(book, page, plan, resolver, kept)
+        else:
+            place_markers(page, plan.at.get(page.file_name, []))
+            docs[page.file_name] = _xhtml(page, resolver)
+    nav = nav_page(book, pages, plan.entries)
+    docs[nav.file_name] = _xhtml(nav, store.resolver(_where(book, nav)))
     resolve_links(docs)
 
     images = [img for name, doc in docs.items() if name != "cover.xhtml"
               for img in doc.iter(f"{{{XHTML}}}img")]
     eb = epub.EpubBook()
     eb.add_prefix("a11y", "http://www.idpf.org/epub/vocab/package/a11y/#")
-    describe(eb, book, has_pages=bool(page_list), has_images=bool(images),
+    describe(eb, book, has_pages=bool(plan.entries), has_images=bool(images),
              images_described=all((img.get("alt") or "").strip() for img in images))
     eb.add_item(_item("css", CSS, "text/css", (STYLES / "epub.css").read_bytes()))
     for n, name in enumerate(EPUB_FONTS):
@@ -171,10 +207,10 @@ def reproducible_zip(data: bytes, when: datetime, lang: str) -> bytes:
     return out.getvalue()
 
 
-def package_epub(book) -> bytes:
-    """The EPUB's bytes (B003 if it cannot be made)."""
+def package_epub(book, cache=None) -> bytes:
+    """The EPUB's bytes (B003 if it cannot be made); the parts' pages kept in `cache` (epub_kept.py)."""
     try:
-        eb, when = build_epub(book)
+        eb, when = build_epub(book, cache)
         raw = io.BytesIO()
         epub.write_epub(raw, eb, {"epub3_pages": False, "epub3_landmark": False, "mtime": when,
                                   "raise_exceptions": True, "compresslevel": 0})  # compressed once, below

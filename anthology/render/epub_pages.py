@@ -40,7 +40,7 @@ class Page:
     file_name: str
     title: str
     lang: str
-    root: etree._Element            # a div holding the page's top-level element(s)
+    root: etree._Element | None     # a div holding the page's top-level element(s); None: kept XHTML
     landmark: str | None = None     # epub:type of its entry in the landmarks, if any
     part: object | None = None
 
@@ -143,8 +143,9 @@ def cover_page(cover, lang: str) -> Page:
     return Page("cover.xhtml", "Cover", lang, _with_type(root, "cover", label="Cover"), landmark="cover")
 
 
-def build_pages(book, cover) -> list[Page]:
-    """Cover, title page, copyright, contents, then one page per part, in reading order."""
+def build_pages(book, cover, kept: frozenset = frozenset()) -> list[Page]:
+    """Cover, title page, copyright, contents, then one page per part, in reading order; the
+    parts in `kept` (ids) get no tree: their XHTML is kept from an earlier build (epub_kept.py)."""
     lang = book.meta.get("language") or "en"
     files = part_file_names(book)
     out = [
@@ -158,13 +159,18 @@ def build_pages(book, cover) -> list[Page]:
              landmark="toc"),
     ]
     for part in book.parts:
-        safe = safe_part(book, part)
-        epub_type, role = semantics(part)
-        root = _with_type(parse(pages.part_section(book, safe)), epub_type, role)
-        notes_to_asides(root[0])
+        root = None if part.id in kept else part_tree(book, part)
         landmark = {"bibliography": "bibliography", "index": "index"}.get(part.generated or "")
         out.append(Page(files[part.id], part.title, part.language or lang, root, landmark, part))
     return out
+
+
+def part_tree(book, part) -> etree._Element:
+    """The part's section, through the content allow-list, its notes as asides."""
+    epub_type, role = semantics(part)
+    root = _with_type(parse(pages.part_section(book, safe_part(book, part))), epub_type, role)
+    notes_to_asides(root[0])
+    return root
 
 
 # --- page-break markers -----------------------------------------------------------------------
@@ -270,31 +276,66 @@ def place_page_markers(pages_: list[Page], starts: list) -> list[tuple[int, str]
     A page without text, or one of a section the EPUB has no page for (the half-title),
     gets its marker just before the next page's; trailing ones go at the end of the last page.
     """
-    sections = {}
+    plan = plan_page_markers(section_files(pages_), starts, pages_[-1].file_name)
     for page in pages_:
+        place_markers(page, plan.at.get(page.file_name, []))
+    return plan.entries
+
+
+def section_files(pages_: list[Page]) -> dict[str, str]:
+    """The file holding each top-level id (a part's section is its id's; see `part_page_sections`)."""
+    found: dict[str, str] = {}
+    for page in pages_:
+        if page.root is None:
+            found.setdefault(page.part.id, page.file_name)
+            continue
         for top in page.root:
             if isinstance(top.tag, str) and top.get("id"):
-                sections.setdefault(top.get("id"), (page, top))
-    entries, pending, last, latest, body_blocks = [], [], None, {}, {}
+                found.setdefault(top.get("id"), page.file_name)
+    return found
+
+
+@dataclass
+class MarkerPlan:
+    entries: list[tuple[int, str]]  # the page-list: (printed page, file), in order
+    at: dict[str, list]             # file -> [(PageStart, its page and those waiting before it)];
+                                    # (None, pages) for the trailing ones, at the end of the file
+
+
+def plan_page_markers(files: dict[str, str], starts: list, last_file: str) -> MarkerPlan:
+    """Which markers go into which file, and where (see `place_page_markers`)."""
+    plan, pending, last = MarkerPlan([], {}), [], None
     for start in starts:
-        found = sections.get(start.section) if start.section else None
-        if found is None:
+        file = files.get(start.section) if start.section else None
+        if file is None:
             pending.append(start.page)
             continue
-        page, section = found
-        marks = [marker(n) for n in pending + [start.page]]
+        plan.at.setdefault(file, []).append((start, pending + [start.page]))
+        plan.entries += [(n, file) for n in pending + [start.page]]
+        pending, last = [], file
+    if pending:
+        plan.at.setdefault(last or last_file, []).append((None, pending))
+        plan.entries += [(n, last or last_file) for n in pending]
+    return plan
+
+
+def place_markers(page: Page, placements: list) -> None:
+    """Put the page's markers (its share of a `MarkerPlan`) into its tree."""
+    sections = {}
+    for top in page.root if placements else ():
+        if isinstance(top.tag, str) and top.get("id"):
+            sections.setdefault(top.get("id"), top)
+    latest, body_blocks = {}, {}
+    for start, numbers in placements:
+        marks = [marker(n) for n in numbers]
+        if start is None:
+            page.root[-1].extend(marks)
+            continue
+        section = sections[start.section]
         if start.section not in body_blocks:
             body_blocks[start.section] = _body_blocks(section)
         _place(section, start, marks[-1], latest.get(start.section), body_blocks[start.section])
         for mark in marks[:-1]:
             marks[-1].addprevious(mark)
-        entries += [(n, page.file_name) for n in pending + [start.page]]
-        pending, last, latest[start.section] = [], (page, marks[-1]), marks[-1]
-    if pending:
-        page = last[0] if last else pages_[-1]
-        top = page.root[-1]
-        for n in pending:
-            top.append(marker(n))
-            entries.append((n, page.file_name))
-    return entries
+        latest[start.section] = marks[-1]
 

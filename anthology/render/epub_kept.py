@@ -1,0 +1,91 @@
+"""Each part's EPUB page kept between builds, so that after an edit only that text's page is made again.
+
+A part's page is its section through the content allow-list, its notes made asides, its print
+page markers placed, as XHTML (epub_pages, epub_clean): the slow half of packaging the EPUB.
+It depends on the part's HTML, on the markers the page list puts into it, on the images it
+shows, and on the package's code; all of these make its cache key. Links between files are
+resolved after (epub.resolve_links), since they depend on every page. What the page warned
+about while it was made is kept with it and said again whenever it is reused; the images it
+packages are taken from the book's folder again.
+
+The index, the bibliography and the sources page are made from the whole book: never kept.
+"""
+from __future__ import annotations
+
+import logging
+
+from lxml import etree
+
+from . import html as pages
+
+log = logging.getLogger(__name__)
+KIND = "epub-page"
+
+
+class KeptPages:
+    """The parts' kept pages for this build: `entries` (part id -> entry) are those to reuse."""
+
+    def __init__(self, cache, book, files: dict[str, str], plan):
+        from ..cache import PACKAGE, digest, tree_digest
+
+        self.cache, self.book, self.keys, self.entries = cache, book, {}, {}
+        if cache is None or not cache.enabled:
+            return
+        salt = digest(KIND, cache.versions, tree_digest(PACKAGE, lambda p: p.suffix == ".py"),
+                      book.meta.get("language"))
+        for part in (p for p in book.parts if not p.generated):
+            self.keys[part.id] = _key(salt, book, part, files[part.id], plan.at.get(files[part.id], []))
+            entry = cache.read_json(KIND, self.keys[part.id])
+            if _well_formed(entry):
+                self.entries[part.id] = entry
+
+    def reuse(self, part, resolver) -> etree._Element:
+        """The kept page's XHTML tree; its warnings said again, its images packaged again."""
+        entry = self.entries[part.id]
+        for name, level, message in entry["log"]:
+            logging.getLogger(name).log(level, "%s", message)
+        for url in entry["images"]:
+            resolver(url)
+        log.debug("epub: kept the page of %s", part.id, extra={"epub_page": "kept", "part_id": part.id})
+        return etree.fromstring(entry["xhtml"].encode("utf-8"))
+
+    def keep(self, part, xhtml: bytes, images: list[str], records: list) -> None:
+        log.debug("epub: made the page of %s", part.id, extra={"epub_page": "made", "part_id": part.id})
+        if part.id in self.keys:
+            self.cache.write_json(KIND, self.keys[part.id], {"xhtml": xhtml.decode("utf-8"), "images": images,
+                                                             "log": records})
+
+
+def _key(salt: str, book, part, file_name: str, placements: list) -> str:
+    from ..cache import digest, resource_digests
+
+    section = pages.part_section(book, part)
+    markers = [[None if start is None else [start.page, start.section, start.block, start.offset], numbers]
+               for start, numbers in placements]
+    return digest(salt, file_name, part.title, part.language, part.kind, section, markers,
+                  resource_digests(section, book.manifest.root))
+
+
+def _well_formed(entry) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("xhtml"), str) \
+        and isinstance(entry.get("images"), list) and all(isinstance(u, str) for u in entry["images"]) \
+        and isinstance(entry.get("log"), list) \
+        and all(isinstance(r, list) and len(r) == 3 and isinstance(r[1], int) for r in entry["log"])
+
+
+class Recorded(logging.Handler):
+    """What is logged (at WARNING and above) while one page is made, to be said again on reuse."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.records: list[list] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append([record.name, record.levelno, record.getMessage()])
+
+    def __enter__(self):
+        logging.getLogger("anthology").addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        logging.getLogger("anthology").removeHandler(self)

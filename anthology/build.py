@@ -6,20 +6,19 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import glyphs, part_cache, transforms
+from . import glyphs, part_cache
 from .cache import FOLDER as CACHE_FOLDER, BuildCache
 from .check import check_book_sources
 from .fsutil import folder_lock, remove_leftovers
+from .making import make_texts
 from .manifest import load_manifest
 from .messages import AnthologyError, Diagnostic
 from .model import load_book
-from .render import blocks
 from .render.epub import package_epub, write_epub
 from .render.html import follows_print_pages
 from .render import workers
 from .render.pdf import STYLES, lay_out_print, start_pdf, tagged
 from .render.print_layout import tools_of
-from .sanitize import sanitize_book
 
 log = logging.getLogger(__name__)
 
@@ -110,12 +109,7 @@ def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> Bui
     reused = stage("reusing the unchanged texts", part_cache.reuse, cache, book)
     if reused < len(book.texts) / 2 and needs_layout(manifest, only):
         workers.warm_up(tools)  # much to lay out: every worker; after an edit, the others would slow pandoc
-    stage("pandoc: Markdown to AST", cache.book_to_ast, book)
-    stage("transforming the texts", transforms.apply, book)
-    stage("pandoc: AST to HTML", cache.book_to_html, book)
-    stage("sanitising the HTML", sanitize_book, book)
-    stage("numbering the blocks", blocks.number_book, book)
-    stage("keeping the finished texts", part_cache.keep, cache, book)
+    make_texts(book, cache, stage)  # pandoc, the transforms, pandoc again, sanitised, numbered, kept
     layout = stage("laying out the print edition", lay_out, book, cache, only)
     if "pdf" in only:  # merged in a worker while the EPUB is packaged here
         pdf = stage("merging the PDF", cache.start_pdf, book, out / f"{manifest.slug}.pdf", layout, start_pdf)

@@ -1,0 +1,149 @@
+"""Making the texts: each text the cache does not have, from Markdown to finished HTML.
+
+The stages are pandoc's reader, the transforms, pandoc's writer, the sanitiser, the block
+numbers, and the `part` cache entry (part_cache.py). On the way every text is a Pandoc AST
+held in Python: for a 1,000-page book about 250 MB, which Python does not give back to the
+system once the HTML is made, and the build's process would carry it through the layout and
+the EPUB. So when there is much to make (more than `APART_FROM` characters of Markdown), the
+texts are made in a child process that ends when they are: the build receives the finished
+parts, the cache's account of what was converted, and the child's log as it is written (the
+progress display and `-v` see it as if it were the build's own). A small edit is made in the
+build's process, which saves the child's start.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue as queues
+import threading
+
+from . import part_cache, transforms
+from .messages import AnthologyError, error
+from .render import blocks
+from .sanitize import sanitize_book
+
+log = logging.getLogger(__name__)
+
+APART_FROM = 1_000_000  # characters of Markdown to make, above which a child process makes them
+_BOOK_ATTRIBUTES = ("bibliography_html", "index", "anchors")  # what the stages set on the book
+_CACHE_ACCOUNT = ("converted", "cached", "warned", "labels", "entries", "used")
+
+
+def make_texts(book, cache, stage) -> None:
+    """Make every part not reused from the cache (`stage` runs and times each stage)."""
+    if _to_make(book) > APART_FROM:
+        _make_apart(book, cache, stage)
+    else:
+        _make(book, cache, stage)
+
+
+def _to_make(book) -> int:
+    return sum(len(part.body) + len(part.headnote) for part in book.parts if not part.reused)
+
+
+def _make(book, cache, stage) -> None:
+    stage("pandoc: Markdown to AST", cache.book_to_ast, book)
+    stage("transforming the texts", transforms.apply, book)
+    stage("pandoc: AST to HTML", cache.book_to_html, book)
+    stage("sanitising the HTML", sanitize_book, book)
+    stage("numbering the blocks", blocks.number_book, book)
+    stage("keeping the finished texts", part_cache.keep, cache, book)
+    for part in book.parts:  # nothing after the HTML reads them
+        part.ast = part.headnote_ast = None
+
+
+# --- in a child process ------------------------------------------------------------------------
+
+def _make_apart(book, cache, stage) -> None:
+    context = multiprocessing.get_context("spawn")
+    messages = context.Queue()
+    child = context.Process(target=_child, args=(book, cache.folder, _levels(), os.getpid(), messages),
+                            name="anthology: making the texts", daemon=True)
+    child.start()
+    try:
+        kind, value = _wait(child, messages)
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+    if kind == "error":
+        raise AnthologyError(value)
+    if kind == "failed":
+        raise RuntimeError(f"making the texts failed in the child process:\n{value}")
+    _take(book, cache, stage, value)
+
+
+def _wait(child, messages) -> tuple[str, object]:
+    """Pass the child's log on as it comes; its outcome: ("made" | "error" | "failed", value)."""
+    while True:
+        try:
+            kind, value = messages.get(timeout=0.5)
+        except queues.Empty:
+            if child.is_alive():
+                continue
+            try:  # what it said just before it ended
+                kind, value = messages.get(timeout=1)
+            except queues.Empty:
+                raise error("B010", f"the process making the texts stopped unexpectedly "
+                                    f"(exit status {child.exitcode})") from None
+        if kind != "log":
+            return kind, value
+        logging.getLogger(value.name).handle(value)
+
+
+def _take(book, cache, stage, made: dict) -> None:
+    """The finished parts, what the stages set on the book, the cache's account and the stage times."""
+    book.parts = made["parts"]
+    for name, value in made["book"].items():
+        setattr(book, name, value)
+    for name in _CACHE_ACCOUNT:
+        mine = getattr(cache, name)
+        mine.update(made["cache"][name]) if isinstance(mine, (dict, set)) else mine.extend(made["cache"][name])
+    stage.times.extend(made["stages"])
+
+
+def _levels() -> dict[str, int]:
+    """The levels of our loggers, which the child's must have for its log to be the same (the
+    top one's as it takes effect here, where the root logger's level may be set)."""
+    loggers = logging.root.manager.loggerDict
+    levels = {name: logger.level for name, logger in loggers.items()
+              if name.split(".")[0] == "anthology" and isinstance(logger, logging.Logger)}
+    return {**levels, "anthology": logging.getLogger("anthology").getEffectiveLevel()}
+
+
+def _child(book, folder, levels: dict[str, int], parent: int, messages) -> None:
+    from .build import Stages
+    from .cache import BuildCache
+    from .render.workers import _exit_with_the_build
+
+    threading.Thread(target=_exit_with_the_build, args=(parent,), daemon=True).start()
+    _relay_log(levels, messages)
+    cache, stage = BuildCache(folder), Stages()
+    try:
+        _make(book, cache, stage)
+    except AnthologyError as exc:
+        messages.put(("error", exc.diagnostics))
+        return
+    except BaseException:  # noqa: BLE001 (it is reported to the build, which raises it)
+        import traceback
+        messages.put(("failed", traceback.format_exc()))
+        return
+    messages.put(("made", {"parts": book.parts,
+                           "book": {name: getattr(book, name) for name in _BOOK_ATTRIBUTES if hasattr(book, name)},
+                           "cache": {name: getattr(cache, name) for name in _CACHE_ACCOUNT},
+                           "stages": stage.times}))
+
+
+def _relay_log(levels: dict[str, int], messages) -> None:
+    from logging.handlers import QueueHandler
+
+    class Relay(QueueHandler):
+        def enqueue(self, record: logging.LogRecord) -> None:
+            self.queue.put(("log", record))
+
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    top = logging.getLogger("anthology")
+    top.addHandler(Relay(messages))
+    top.propagate = False

@@ -1,0 +1,72 @@
+"""Texts made in a child process (making.py): the same book, the same cache, the same log, the same errors."""
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+
+import pytest
+from conftest import FIXTURES
+from helpers import log_records
+
+from anthology import making
+from anthology.build import Stages, build
+from anthology.cache import BuildCache
+from anthology.manifest import load_manifest
+from anthology.messages import AnthologyError
+from anthology.model import load_book
+
+
+@pytest.fixture
+def apart(monkeypatch):
+    """Every text made in a child process, however little there is to make."""
+    monkeypatch.setattr(making, "APART_FROM", -1)
+
+
+def _copy(tmp_path):
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    return root / "manifest.yaml"
+
+
+def test_texts_made_apart_give_the_same_book_and_fill_the_same_cache(tmp_path, apart):
+    manifest = _copy(tmp_path)
+    with log_records("anthology") as records:
+        result = build(manifest)
+    converted = [r for r in records if getattr(r, "cache_event", None) == "converted"]
+    assert converted and {r.process for r in converted} != {os.getpid()}, "made in another process"
+    assert {r.cache_label for r in converted} == {"notes/intro.md", "notes/headnote-one.md", "texts/one.md",
+                                                 "texts/two.md", "bibliography.yaml"}
+    assert len(result.converted) == 9
+    stages = dict(result.stages)
+    assert {"pandoc: Markdown to AST", "transforming the texts", "keeping the finished texts"} <= set(stages)
+    assert any(getattr(r, "stage_event", None) == "end" and r.stage == "pandoc: AST to HTML" for r in records)
+
+    with log_records("anthology") as records:
+        again = build(manifest)  # the child's cache entries were kept: nothing to make
+    assert again.converted == [] and not [r for r in records if getattr(r, "cache_event", None) == "converted"]
+
+    build(manifest, tmp_path / "here", use_cache=False)
+    for kind in ("pdf", "epub"):
+        assert result.outputs[kind].read_bytes() == (tmp_path / "here" / f"tiny.{kind}").read_bytes(), kind
+
+
+def test_an_error_in_texts_made_apart_names_its_file_and_line(tmp_path, apart):
+    manifest = _copy(tmp_path)
+    intro = manifest.parent / "notes" / "intro.md"
+    intro.write_text(intro.read_text().replace("(#two--section-b4)", "(#two--section-b7)", 1))
+    book = load_book(load_manifest(manifest))  # as the build does after `check`, which would find it first
+    with pytest.raises(AnthologyError) as refused:
+        making.make_texts(book, BuildCache(None), Stages())
+    line = next(n for n, text in enumerate(intro.read_text().splitlines(), 1) if "#two--section-b7" in text)
+    assert ("X001", "notes/intro.md", line) in [(d.code, d.file, d.line) for d in refused.value.diagnostics]
+
+
+def test_the_childs_warnings_reach_the_build_log(tmp_path, apart):
+    manifest = _copy(tmp_path)
+    text = manifest.parent / "texts" / "two.md"
+    text.write_text(text.read_text() + "\n[^orphan]: A note nobody calls.\n")
+    with log_records("anthology") as records:
+        build(manifest, only=("epub",))
+    said = [r for r in records if r.levelno >= logging.WARNING and "texts/two.md" in r.getMessage()]
+    assert said and {r.process for r in said} != {os.getpid()}

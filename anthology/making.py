@@ -58,7 +58,7 @@ def _make(book, cache, stage) -> None:
 def _make_apart(book, cache, stage) -> None:
     context = multiprocessing.get_context("spawn")
     messages = context.Queue()
-    child = context.Process(target=_child, args=(book, cache.folder, _levels(), os.getpid(), messages),
+    child = context.Process(target=_child, args=(book, cache.folder, _levels(), _limits(), os.getpid(), messages),
                             name="anthology: making the texts", daemon=True)
     child.start()
     try:
@@ -112,12 +112,21 @@ def _levels() -> dict[str, int]:
     return {**levels, "anthology": logging.getLogger("anthology").getEffectiveLevel()}
 
 
-def _child(book, folder, levels: dict[str, int], parent: int, messages) -> None:
+def _limits() -> dict:
+    """The limits pandoc and the readers work within (limits.py), which the child keeps too."""
+    from . import limits
+    return {name: value for name, value in vars(limits).items() if name.isupper()}
+
+
+def _child(book, folder, levels: dict[str, int], kept_limits: dict, parent: int, messages) -> None:
+    from . import limits
     from .build import Stages
     from .cache import BuildCache
     from .render.workers import _exit_with_the_build
 
     threading.Thread(target=_exit_with_the_build, args=(parent,), daemon=True).start()
+    for name, value in kept_limits.items():
+        setattr(limits, name, value)
     _relay_log(levels, messages)
     cache, stage = BuildCache(folder), Stages()
     try:

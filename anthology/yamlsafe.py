@@ -77,9 +77,9 @@ class _Builder:
 
     def build(self, node, path: tuple):
         if isinstance(node, yaml.ScalarNode):
-            raw = node.value if node.style is None else None
-            self.locs[path] = _loc(node.start_mark, self.offset, raw)
-            return _plain_scalar(node.value) if node.style is None else node.value
+            plain = not node.style  # None from PyYAML's parser, "" from libyaml's
+            self.locs[path] = _loc(node.start_mark, self.offset, node.value if plain else None)
+            return _plain_scalar(node.value) if plain else node.value
         self.locs[path] = _loc(node.start_mark, self.offset)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
@@ -102,11 +102,11 @@ class _Builder:
         return out
 
 
-def _check_events(text: str, file: str, offset: int) -> list[Diagnostic]:
+def _check_events(text: str, file: str, offset: int, loader=yaml.SafeLoader) -> list[Diagnostic]:
     """Tags, anchors, aliases and too deep nesting are refused before anything is composed."""
     problems = []
     depth = 0
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+    for event in yaml.parse(text, Loader=loader):
         loc = _loc(event.start_mark, offset)
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
@@ -127,14 +127,42 @@ def _check_events(text: str, file: str, offset: int) -> list[Diagnostic]:
     return problems
 
 
+# libyaml's parser, when PyYAML has it, gives the same events and marks a dozen times faster;
+# a document it finds broken is read again by PyYAML's own, whose messages we word our errors from.
+_FAST = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load_yaml(text: str, file: str | Path = "<yaml>", line_offset: int = 0) -> YamlDoc:
     """Parse one YAML document strictly; raise AnthologyError with every problem found."""
     file = str(file)
     try:
-        problems = _check_events(text, file, line_offset)
+        node = _composed(text, file, line_offset, _FAST)
+    except yaml.YAMLError:  # only libyaml's: PyYAML's is raised as Y001
+        node = _composed(text, file, line_offset, yaml.SafeLoader)
+    builder = _Builder(file, line_offset)
+    data = builder.build(node, ()) if node is not None else None
+    if builder.problems:
+        raise AnthologyError(builder.problems)
+    return YamlDoc(data, builder.locs, builder.key_locs, file, line_offset)
+
+
+def _composed(text: str, file: str, line_offset: int, loader):
+    """The document's node graph, once its events are found acceptable; a broken document is
+    raised as Y001 by PyYAML's own loader (with libyaml's, the YAMLError itself is raised)."""
+    try:
+        problems = _check_events(text, file, line_offset, loader)
         if problems:
             raise AnthologyError(problems)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.compose(text, Loader=loader)
+    except yaml.YAMLError:
+        if loader is not yaml.SafeLoader:
+            raise
+        _raise_syntax_error(text, file, line_offset)
+
+
+def _raise_syntax_error(text: str, file: str, line_offset: int) -> None:
+    try:
+        yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = _loc(mark, line_offset) if mark else Loc(1 + line_offset, 1)
@@ -144,8 +172,3 @@ def load_yaml(text: str, file: str | Path = "<yaml>", line_offset: int = 0) -> Y
         raise AnthologyError(Diagnostic("Y001", f"YAML syntax error: {what}", file, loc.line, loc.col)) from None
     except yaml.YAMLError as exc:
         raise AnthologyError(Diagnostic("Y001", f"YAML error: {exc}", file, 1 + line_offset, 1)) from None
-    builder = _Builder(file, line_offset)
-    data = builder.build(node, ()) if node is not None else None
-    if builder.problems:
-        raise AnthologyError(builder.problems)
-    return YamlDoc(data, builder.locs, builder.key_locs, file, line_offset)

@@ -44,30 +44,54 @@ def cites(chunk: str, entry: dict) -> bool:
     It must name an author. A short title (three words or fewer) must then follow the
     name closely, as in "Trotsky, *Stalin*"; a longer one may be cited by most of its words.
     """
-    low = _fold(" ".join(chunk.lower().replace("*", "").split()))
-    keywords = [_fold(k) for k in _keywords(entry)]
-    names = [_fold(n.lower()) for n in _names(entry)]
-    if not names or not keywords:
-        return False
-    if len(keywords) <= 3:
-        phrase = r"\W+(?:\w+\W+){0,3}?".join(re.escape(k) for k in keywords)
-        gap = 60 if len(keywords) > 1 else 12  # a one-word title must follow the name at once
-        return any(re.search(rf"\b{re.escape(n)}\b.{{0,{gap}}}?\b{phrase}", low) for n in names)
-    if not any(re.search(rf"\b{re.escape(n)}\b", low) for n in names):
-        return False
-    found = sum(1 for k in keywords if re.search(rf"\b{re.escape(k)}", low))
-    return found >= max(1, math.ceil(0.6 * len(keywords)))
+    return _Citation(entry).found_in(_folded(chunk))
+
+
+def _folded(chunk: str) -> str:
+    return _fold(" ".join(chunk.lower().replace("*", "").split()))
+
+
+class _Citation:
+    """What a paragraph must hold to cite an entry, made once per entry (see `cites`)."""
+
+    def __init__(self, entry: dict):
+        keywords = [_fold(k) for k in _keywords(entry)]
+        names = [_fold(n.lower()) for n in _names(entry)]
+        self.possible = bool(names and keywords)
+        self.short = len(keywords) <= 3
+        if self.short:
+            phrase = r"\W+(?:\w+\W+){0,3}?".join(re.escape(k) for k in keywords)
+            gap = 60 if len(keywords) > 1 else 12  # a one-word title must follow the name at once
+            self.patterns = [re.compile(rf"\b{re.escape(n)}\b.{{0,{gap}}}?\b{phrase}") for n in names]
+        else:
+            self.patterns = [re.compile(rf"\b{re.escape(n)}\b") for n in names]
+            self.keywords = [re.compile(rf"\b{re.escape(k)}") for k in keywords]
+            self.enough = max(1, math.ceil(0.6 * len(keywords)))
+
+    def found_in(self, low: str) -> bool:
+        if not self.possible or not any(p.search(low) for p in self.patterns):
+            return False
+        return self.short or sum(1 for k in self.keywords if k.search(low)) >= self.enough
 
 
 def cited_in(book) -> dict[str, list]:
     """For each entry id, the texts (in book order) that cite it."""
     out: dict[str, list] = {}
+    folded: dict[str, list[str]] = {}  # each text's paragraphs and notes, folded once
+
+    def paragraphs(part) -> list[str]:
+        if part.id not in folded:
+            folded[part.id] = [_folded(c) for c in _chunks(part.body)]
+        return folded[part.id]
+
     for entry in bibliography_entries(book.manifest):
         key = str(entry.get("id"))
         declared = entry.get("cited-in")  # the editor's word, where the heuristic cannot know
+        citation = _Citation(entry)
         out[key] = [p for p in book.texts
                     if key in getattr(p, "citations", [])
-                    or (p.id in declared if declared is not None else any(cites(c, entry) for c in _chunks(p.body)))]
+                    or (p.id in declared if declared is not None
+                        else any(citation.found_in(low) for low in paragraphs(p)))]
     return out
 
 

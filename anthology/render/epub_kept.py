@@ -62,8 +62,8 @@ def _key(salt: str, book, part, file_name: str, placements: list) -> str:
     section = pages.part_section(book, part)
     markers = [[None if start is None else [start.page, start.section, start.block, start.offset], numbers]
                for start, numbers in placements]
-    return digest(salt, file_name, part.title, part.language, part.kind, section, markers,
-                  resource_digests(section, book.manifest.root))
+    return digest(salt, file_name, str(part.source), str(part.headnote_source), part.title, part.language,
+                  part.kind, section, markers, resource_digests(section, book.manifest.root))
 
 
 def _well_formed(entry) -> bool:

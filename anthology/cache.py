@@ -27,8 +27,11 @@ import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from html import unescape as html_unescape
 from pathlib import Path
 from typing import Callable
+from urllib.parse import unquote, urlsplit
 
 from . import __version__, pandoc
 from .fsutil import TEMP_PREFIX, atomic_output
@@ -70,6 +73,13 @@ def tree_digest(root: Path, keep: Callable[[Path], bool] = lambda p: True) -> st
     return digest([(str(p.relative_to(root)), file_digest(p)) for p in files])
 
 
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """One hash of the package's code as this process loaded it (read once: a long-lived `watch`
+    keeps the keys of the code it runs, not of a newer copy on disk)."""
+    return tree_digest(PACKAGE, lambda p: p.suffix == ".py")
+
+
 def resource_digests(html: str, root: Path) -> list:
     """The files an HTML document shows (images), each with the hash of its content; a file
     outside the book's folder, or not a regular file, is not read (the layout refuses it)."""
@@ -77,10 +87,13 @@ def resource_digests(html: str, root: Path) -> list:
     from .fsutil import inside
 
     def content(name: str) -> str | None:
-        if "://" in name or name.startswith("data:") or not inside(root / name, root):
+        if "://" in name or name.startswith("data:"):
+            return name
+        path = root / unquote(urlsplit(html_unescape(name)).path)  # the file the renderers open
+        if not inside(path, root):
             return name
         try:
-            return _sha(limits.read_regular(root / name, limits.MAX_RESOURCE_BYTES))
+            return _sha(limits.read_regular(path, limits.MAX_RESOURCE_BYTES))
         except (limits.TooLarge, limits.Unreadable):
             return None
 
@@ -101,6 +114,7 @@ class BuildCache:
     def __init__(self, folder: Path | None):
         self.folder = Path(folder) if folder is not None else None
         self.used: set[Path] = set()
+        self.consulted: set[str] = set()  # the kinds this build read or wrote: finish() tidies only those
         self.converted: list[str] = []   # what pandoc converted in this build
         self.cached: list[str] = []      # what came from the cache
         self.warned: dict[str, list[str]] = {}  # label -> what pandoc warned about it (made or cached)
@@ -130,6 +144,7 @@ class BuildCache:
     def read(self, kind: str, key: str) -> bytes | None:
         if not self.enabled:
             return None
+        self.consulted.add(kind)
         path = self._path(kind, key)
         try:
             data = path.read_bytes()
@@ -164,6 +179,7 @@ class BuildCache:
     def write(self, kind: str, key: str, payload: bytes) -> None:
         if not self.enabled:
             return
+        self.consulted.add(kind)
         path = self._path(kind, key)
         header = json.dumps({"format": FORMAT, "kind": kind, "key": key, "size": len(payload),
                              "sha256": _sha(payload)}, sort_keys=True).encode()
@@ -179,6 +195,7 @@ class BuildCache:
     def keep_entry(self, kind: str, key: str) -> None:
         """Keep an entry this build did not need to read (a reused part's conversions)."""
         if self.enabled and self._path(kind, key).is_file():
+            self.consulted.add(kind)
             self.used.add(self._path(kind, key))
 
     def read_json(self, kind: str, key: str):
@@ -322,7 +339,7 @@ class BuildCache:
 
             from .render.pdf import stable_document_id
             key = digest("pdf", self.versions, layout.keys, layout.blanks, layout.blank_key, layout.settled,
-                         tree_digest(PACKAGE, lambda p: p.suffix == ".py"), tagged(book.manifest.output),
+                         code_digest(), tagged(book.manifest.output),
                          str(stable_document_id(book)), version("pikepdf"))
             data = self.read("pdf", key)
             if data is not None:
@@ -333,11 +350,12 @@ class BuildCache:
         return _KeptPDF(self, key, start(book, target, layout))
 
     def finish(self) -> None:
-        """After a successful build: delete the entries it did not use, but keep the last few layouts."""
+        """After a successful build: delete the entries it did not use, but keep the last few layouts.
+        Kinds the build never looked at (the EPUB's pages in a build of the PDF alone) are left be."""
         if not self.enabled:
             return
         try:
-            for kind_folder in (p for p in self.folder.iterdir() if p.is_dir()):
+            for kind_folder in (p for p in self.folder.iterdir() if p.is_dir() and p.name in self.consulted):
                 entries = sorted(kind_folder.glob("*.entry"), key=lambda p: p.stat().st_mtime, reverse=True)
                 if kind_folder.name in KEPT:  # a few earlier layouts stay, so that undoing an edit is quick
                     used = [e for e in entries if e in self.used]

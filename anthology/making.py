@@ -2,7 +2,7 @@
 
 The stages are pandoc's reader, the transforms, pandoc's writer, the sanitiser, the block
 numbers, and the `part` cache entry (part_cache.py). On the way every text is a Pandoc AST
-held in Python: for a 1,000-page book about 250 MB, which Python does not give back to the
+held in Python: for a 1,000-page book about 230 MB, which Python does not give back to the
 system once the HTML is made, and the build's process would carry it through the layout and
 the EPUB. So when there is much to make (more than `APART_FROM` characters of Markdown), the
 texts are made in a child process that ends when they are: the build receives the finished
@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-import queue as queues
 import threading
 
 from . import part_cache, transforms
@@ -27,7 +26,7 @@ log = logging.getLogger(__name__)
 
 APART_FROM = 1_000_000  # characters of Markdown to make, above which a child process makes them
 _BOOK_ATTRIBUTES = ("bibliography_html", "index", "anchors")  # what the stages set on the book
-_CACHE_ACCOUNT = ("converted", "cached", "warned", "labels", "entries", "used")
+_CACHE_ACCOUNT = ("converted", "cached", "warned", "labels", "entries", "used", "consulted")
 
 
 def make_texts(book, cache, stage) -> None:
@@ -57,14 +56,16 @@ def _make(book, cache, stage) -> None:
 
 def _make_apart(book, cache, stage) -> None:
     context = multiprocessing.get_context("spawn")
-    messages = context.Queue()
-    child = context.Process(target=_child, args=(book, cache.folder, _levels(), _limits(), os.getpid(), messages),
+    reader, writer = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(book, cache.folder, _levels(), _limits(), os.getpid(), writer),
                             name="anthology: making the texts", daemon=True)
     child.start()
+    writer.close()  # the child's alone: when it ends, reading ends too, whatever it was writing
     try:
-        kind, value = _wait(child, messages)
-    finally:
+        kind, value = _wait(child, reader)
         child.join(timeout=10)
+    finally:
+        reader.close()
         if child.is_alive():
             child.kill()
     if kind == "error":
@@ -74,19 +75,15 @@ def _make_apart(book, cache, stage) -> None:
     _take(book, cache, stage, value)
 
 
-def _wait(child, messages) -> tuple[str, object]:
+def _wait(child, reader) -> tuple[str, object]:
     """Pass the child's log on as it comes; its outcome: ("made" | "error" | "failed", value)."""
     while True:
         try:
-            kind, value = messages.get(timeout=0.5)
-        except queues.Empty:
-            if child.is_alive():
-                continue
-            try:  # what it said just before it ended
-                kind, value = messages.get(timeout=1)
-            except queues.Empty:
-                raise error("B010", f"the process making the texts stopped unexpectedly "
-                                    f"(exit status {child.exitcode})") from None
+            kind, value = reader.recv()
+        except (EOFError, OSError):
+            child.join(timeout=5)
+            raise error("B010", f"the process making the texts stopped unexpectedly "
+                                f"(exit status {child.exitcode})") from None
         if kind != "log":
             return kind, value
         logging.getLogger(value.name).handle(value)
@@ -118,7 +115,7 @@ def _limits() -> dict:
     return {name: value for name, value in vars(limits).items() if name.isupper()}
 
 
-def _child(book, folder, levels: dict[str, int], kept_limits: dict, parent: int, messages) -> None:
+def _child(book, folder, levels: dict[str, int], kept_limits: dict, parent: int, writer) -> None:
     from . import limits
     from .build import Stages
     from .cache import BuildCache
@@ -127,32 +124,38 @@ def _child(book, folder, levels: dict[str, int], kept_limits: dict, parent: int,
     threading.Thread(target=_exit_with_the_build, args=(parent,), daemon=True).start()
     for name, value in kept_limits.items():
         setattr(limits, name, value)
-    _relay_log(levels, messages)
-    cache, stage = BuildCache(folder), Stages()
-    try:
-        _make(book, cache, stage)
-    except AnthologyError as exc:
-        messages.put(("error", exc.diagnostics))
-        return
-    except BaseException:  # noqa: BLE001 (it is reported to the build, which raises it)
-        import traceback
-        messages.put(("failed", traceback.format_exc()))
-        return
-    messages.put(("made", {"parts": book.parts,
-                           "book": {name: getattr(book, name) for name in _BOOK_ATTRIBUTES if hasattr(book, name)},
-                           "cache": {name: getattr(cache, name) for name in _CACHE_ACCOUNT},
-                           "stages": stage.times}))
-
-
-def _relay_log(levels: dict[str, int], messages) -> None:
-    from logging.handlers import QueueHandler
-
-    class Relay(QueueHandler):
-        def enqueue(self, record: logging.LogRecord) -> None:
-            self.queue.put(("log", record))
-
+    relay = _Relay(writer)
     for name, level in levels.items():
         logging.getLogger(name).setLevel(level)
     top = logging.getLogger("anthology")
-    top.addHandler(Relay(messages))
+    top.addHandler(relay)
     top.propagate = False
+    cache, stage = BuildCache(folder), Stages()
+    try:
+        _make(book, cache, stage)
+        relay.send("made", {"parts": book.parts,
+                            "book": {name: getattr(book, name) for name in _BOOK_ATTRIBUTES if hasattr(book, name)},
+                            "cache": {name: getattr(cache, name) for name in _CACHE_ACCOUNT},
+                            "stages": stage.times})
+    except AnthologyError as exc:
+        relay.send("error", exc.diagnostics)
+    except BaseException:  # noqa: BLE001 (it is reported to the build, which raises it)
+        import traceback
+        relay.send("failed", traceback.format_exc())
+
+
+class _Relay(logging.Handler):
+    """The child's log, each record sent to the build as it is made, and its outcome last."""
+
+    def __init__(self, writer):
+        super().__init__()
+        self.writer = writer
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from logging.handlers import QueueHandler
+
+        self.writer.send(("log", QueueHandler(None).prepare(record)))  # under the handler's lock
+
+    def send(self, kind: str, value) -> None:
+        with self.lock:
+            self.writer.send((kind, value))

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from . import pandoc
-from .cache import PACKAGE, digest, file_digest, tree_digest
+from .cache import code_digest, digest, file_digest
 from .fsutil import relative_name
 from .transforms.index import Occurrence
 
@@ -32,7 +32,7 @@ def _book_inputs(cache, book) -> str:
     """What every part's HTML depends on besides its own sources."""
     manifest = book.manifest
     citing = manifest.bibliography is not None
-    return digest(KIND, cache.versions, tree_digest(PACKAGE, lambda p: p.suffix == ".py"),
+    return digest(KIND, cache.versions, code_digest(),
                   file_digest(manifest.index), file_digest(manifest.bibliography) if citing else None,
                   file_digest(pandoc.book_csl(manifest)) if citing else None)
 

@@ -58,6 +58,7 @@ STYLE_PROPERTIES = {"text-align", "vertical-align", "width", "height", "max-widt
 
 _CONTROL = re.compile(r"[\x00-\x20\x7f]+")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 _STYLE_VALUE = re.compile(r"^[-#%.\w\s,]+$")
 _NUMBER = re.compile(r"^\d{1,6}(\.\d{1,4})?%?$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_:.-]+(\s+[A-Za-z0-9_:.-]+)*$")
@@ -90,8 +91,8 @@ def safe_src(value: str) -> str | None:
     raw = value.strip()
     if not raw or _CONTROL.search(raw) or "\\" in raw:
         return None
-    for candidate in (raw, unquote(raw)):
-        if _scheme(candidate) is not None or candidate.startswith("/") or _CONTROL.search(candidate) \
+    for candidate in (raw, unquote(raw)):  # a file name may hold a space (`%20`), never a control
+        if _scheme(candidate) is not None or candidate.startswith("/") or _CONTROL_CHARACTER.search(candidate) \
                 or "\\" in candidate:
             return None
     path = unquote(raw.split("#", 1)[0].split("?", 1)[0])

@@ -292,6 +292,8 @@ def bench_book(name: str, manifest: Path, work: Path, log) -> dict:
     edit_one_text(manifest, 2)
     run("epub-only", kind="build", only=["epub"])
     text = manifest.read_text(encoding="utf-8")
+    if "\noutput:\n" not in text or "\n  epub:" in text:
+        raise SystemExit(f"bench: {manifest} has no `output:` section, or one with `epub:` already")
     manifest.write_text(text.replace("\noutput:\n", "\noutput:\n  epub:\n    page-list: none\n", 1), encoding="utf-8")
     measure({"manifest": str(manifest), "out": str(out), "kind": "build", "only": ["epub"]})  # its pages, once
     edit_one_text(manifest, 3)

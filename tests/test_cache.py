@@ -253,12 +253,53 @@ def test_a_kept_epub_page_says_again_what_it_warned_about(tmp_path):
     transforms.apply(book)
     pandoc.book_to_html(book)
     blocks.number_book(book)
-    cache, made = BuildCache(tmp_path / "cache"), []
-    for attempt in ("made", "kept"):
-        with log_records("anthology") as records:
-            made.append(package_epub(book, cache))
-        assert "one" in epub_pages(records)[attempt], attempt
-        said = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
-        assert [m for m in said if "E005" in m and "texts/one.md" in m and "event handler" in m], attempt
-        assert [m for m in said if "E006" in m and "images/missing.png" in m], attempt
-    assert made[0] == made[1]
+    made = []
+    for quiet in (False, True):  # `-q` sets the top logger to errors: the page keeps its warnings all the same
+        cache = BuildCache(tmp_path / f"cache-{quiet}")
+        for attempt in ("made", "kept"):
+            top = logging.getLogger("anthology")
+            level = top.level
+            with log_records("anthology") as records:
+                if quiet and attempt == "made":
+                    top.setLevel(logging.ERROR)
+                made.append(package_epub(book, cache))
+            top.setLevel(level)
+            if quiet and attempt == "made":
+                continue
+            assert "one" in epub_pages(records)[attempt], attempt
+            said = [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+            assert [m for m in said if "E005" in m and "texts/one.md" in m and "event handler" in m], attempt
+            assert [m for m in said if "E006" in m and "images/missing.png" in m], attempt
+    assert len(set(made)) == 1
+
+
+def test_an_image_replaced_under_the_same_name_is_never_served_stale(tmp_path):
+    """The image's name has a space (`%20` in the HTML): the cache keys hash the file it names."""
+    from PIL import Image
+
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    (root / "images").mkdir()
+    picture = root / "images" / "my picture.png"
+    Image.new("RGB", (900, 600), "#884422").save(picture, dpi=(300, 300))
+    text = root / "texts" / "one.md"
+    text.write_text(text.read_text() + "\n![A brown field](images/my%20picture.png)\n")
+    manifest = root / "manifest.yaml"
+    build(manifest)
+    Image.new("RGB", (900, 600), "#224488").save(picture, dpi=(300, 300))
+    with log_records("anthology.render.epub_kept") as pages:
+        build(manifest)
+    assert "one" in epub_pages(pages)["made"]
+    build(manifest, root / "nocache", use_cache=False)
+    assert outputs(manifest) == outputs(manifest, root / "nocache")
+
+
+def test_a_build_of_one_output_keeps_the_cache_of_the_other(tmp_path):
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    manifest = root / "manifest.yaml"
+    build(manifest)
+    build(manifest, only=("pdf",))  # never looks at the EPUB's pages: they stay
+    with log_records("anthology.render.epub_kept") as pages:
+        build(manifest, only=("epub",))
+    assert epub_pages(pages) == {"made": {"bibliography", "sources", "index"}, "kept": {"intro", "one", "two"}}

@@ -512,10 +512,14 @@ def test_index_labels_use_titles_where_surnames_would_be_ambiguous():
 
     from anthology.render.index import part_labels
 
-    def part(ident, kind, author, title):
-        return SimpleNamespace(id=ident, kind=kind, author=author, title=title)
+    def part(ident, kind, title, **meta):
+        return SimpleNamespace(id=ident, kind=kind, title=title, meta=meta)
 
-    parts = [part("intro", "front", "", "Introduction"), part("a", "text", "Jane Smith", "On Councils"),
-             part("b", "text", "John Smith", "On Committees"), part("c", "text", "Ida Mett", "Kronstadt")]
+    parts = [part("intro", "front", "Introduction", author="The Editors"),
+             part("a", "text", "On Councils", author="Jane Smith"), part("b", "text", "On Committees", author="Smith, John"),
+             part("c", "text", "Kronstadt", author="Ida Mett"), part("d", "text", "Letters", author="Martin Luther King Jr."),
+             part("e", "text", "The Bolsheviks", author="Christopher Pallis", **{"pen-name": "Maurice Brinton"}),
+             part("f", "text", "Notes", author=["Anton Pannekoek", "Karl Korsch"]), part("g", "text", "Workers' Control")]
     book = SimpleNamespace(parts=parts, texts=parts[1:])
-    assert part_labels(book) == {"intro": "Introduction", "a": "On Councils", "b": "On Committees", "c": "Mett"}
+    assert part_labels(book) == {"intro": "Introduction", "a": "On Councils", "b": "On Committees", "c": "Mett",
+                                 "d": "King", "e": "Brinton", "f": "Pannekoek", "g": "Workers’ Control"}

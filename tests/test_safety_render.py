@@ -89,7 +89,9 @@ def test_safe_href(value, ok):
 @pytest.mark.parametrize("value, ok", [("images/a.png", True), ("a/../b.png", True), ("a.png?x#y", True),
                                        ("../a.png", False), ("a/../../b.png", False), ("%2e%2e/a.png", False),
                                        ("/a.png", False), ("%2fetc/passwd", False), ("//h/a.png", False),
-                                       ("C:\\a.png", False), ("file:a.png", False), ("data:,x", False)])
+                                       ("C:\\a.png", False), ("file:a.png", False), ("data:,x", False),
+                                       ("images/my%20picture.png", True), ("a%0a.png", False), ("a%09.png", False),
+                                       ("java%20script:x", False), ("%20/a.png", True), ("a b.png", False)])
 def test_safe_src(value, ok):
     assert (safe_src(value) is not None) == ok
 

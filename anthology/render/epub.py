@@ -115,14 +115,14 @@ def _part_page(book, page: Page, plan, resolver, kept: KeptPages) -> etree._Elem
     def resolve(url: str) -> str | None:
         name = resolver(url)
         if name is not None:
-            shown.append(url)
+            shown.append([url, name])
         return name
 
     with Recorded() as recorded:
         page.root = part_tree(book, page.part)
         place_markers(page, plan.at.get(page.file_name, []))
         doc = _xhtml(page, resolve)
-    kept.keep(page.part, serialize(doc), shown, recorded.records)
+    kept.keep(page.part, serialize(doc), shown, recorded)
     return doc
 
 
@@ -143,8 +143,9 @@ def build_epub(book, cache=None) -> tuple[epub.EpubBook, datetime]:
     docs = {}
     for page in pages:
         resolver = store.resolver(_where(book, page))
-        if page.part is not None and page.part.id in kept.entries:
-            docs[page.file_name] = kept.reuse(page.part, resolver)
+        reused = kept.reuse(page.part, resolver) if page.part is not None and page.part.id in kept.entries else None
+        if reused is not None:
+            docs[page.file_name] = reused
         elif page.part is not None:
             docs[page.file_name] = _part_page(book, page, plan, resolver, kept)
         else:

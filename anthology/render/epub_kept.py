@@ -1,9 +1,10 @@
-"""Each part's EPUB page kept between builds, so that after an edit only that text's page is made again.
+"""Each part's EPUB page kept between builds, so that an edit makes again only the pages it changes.
 
 A part's page is its section through the content allow-list, its notes made asides, its print
 page markers placed, as XHTML (epub_pages, epub_clean): the slow half of packaging the EPUB.
-It depends on the part's HTML, on the markers the page list puts into it, on the images it
-shows, and on the package's code; all of these make its cache key. Links between files are
+It depends on the part's HTML, on the markers the page list puts into it, on the files its
+images name, and on the package's code; all of these make its cache key. So an edit makes
+again its own text's page and, when it moves the print pages of the texts after it, theirs. Links between files are
 resolved after (epub.resolve_links), since they depend on every page. What the page warned
 about while it was made is kept with it and said again whenever it is reused; the images it
 packages are taken from the book's folder again.
@@ -13,6 +14,7 @@ The index, the bibliography and the sources page are made from the whole book: n
 from __future__ import annotations
 
 import logging
+import threading
 
 from lxml import etree
 
@@ -26,12 +28,12 @@ class KeptPages:
     """The parts' kept pages for this build: `entries` (part id -> entry) are those to reuse."""
 
     def __init__(self, cache, book, files: dict[str, str], plan):
-        from ..cache import PACKAGE, digest, tree_digest
+        from ..cache import code_digest, digest
 
         self.cache, self.book, self.keys, self.entries = cache, book, {}, {}
         if cache is None or not cache.enabled:
             return
-        salt = digest(KIND, cache.versions, tree_digest(PACKAGE, lambda p: p.suffix == ".py"),
+        salt = digest(KIND, cache.versions, code_digest(),
                       book.meta.get("language"))
         for part in (p for p in book.parts if not p.generated):
             self.keys[part.id] = _key(salt, book, part, files[part.id], plan.at.get(files[part.id], []))
@@ -39,21 +41,22 @@ class KeptPages:
             if _well_formed(entry):
                 self.entries[part.id] = entry
 
-    def reuse(self, part, resolver) -> etree._Element:
-        """The kept page's XHTML tree; its warnings said again, its images packaged again."""
+    def reuse(self, part, resolver) -> etree._Element | None:
+        """The kept page's XHTML tree, its images packaged again and its warnings said again;
+        None if an image it shows is no longer the one it was kept with (the page is made anew)."""
         entry = self.entries[part.id]
+        if any(resolver(url) != name for url, name in entry["images"]):
+            return None
         for name, level, message in entry["log"]:
             logging.getLogger(name).log(level, "%s", message)
-        for url in entry["images"]:
-            resolver(url)
         log.debug("epub: kept the page of %s", part.id, extra={"epub_page": "kept", "part_id": part.id})
         return etree.fromstring(entry["xhtml"].encode("utf-8"))
 
-    def keep(self, part, xhtml: bytes, images: list[str], records: list) -> None:
+    def keep(self, part, xhtml: bytes, images: list[list[str]], recorded: "Recorded") -> None:
         log.debug("epub: made the page of %s", part.id, extra={"epub_page": "made", "part_id": part.id})
         if part.id in self.keys:
             self.cache.write_json(KIND, self.keys[part.id], {"xhtml": xhtml.decode("utf-8"), "images": images,
-                                                             "log": records})
+                                                             "log": recorded.records})
 
 
 def _key(salt: str, book, part, file_name: str, placements: list) -> str:
@@ -68,24 +71,34 @@ def _key(salt: str, book, part, file_name: str, placements: list) -> str:
 
 def _well_formed(entry) -> bool:
     return isinstance(entry, dict) and isinstance(entry.get("xhtml"), str) \
-        and isinstance(entry.get("images"), list) and all(isinstance(u, str) for u in entry["images"]) \
+        and isinstance(entry.get("images"), list) \
+        and all(isinstance(i, list) and len(i) == 2 and all(isinstance(s, str) for s in i) for i in entry["images"]) \
         and isinstance(entry.get("log"), list) \
         and all(isinstance(r, list) and len(r) == 3 and isinstance(r[1], int) for r in entry["log"])
 
 
 class Recorded(logging.Handler):
-    """What is logged (at WARNING and above) while one page is made, to be said again on reuse."""
+    """What this thread logs (at WARNING and above) while one page is made, to be said again on
+    reuse. Warnings are let through the renderers' loggers meanwhile even when the build shows
+    only errors (`-q`, whose handler still drops them), so that the page keeps them for later builds."""
 
     def __init__(self):
         super().__init__(logging.WARNING)
         self.records: list[list] = []
+        self.thread = threading.get_ident()
+        self.logger = logging.getLogger("anthology.render")
+        self.level = self.logger.level
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append([record.name, record.levelno, record.getMessage()])
+        if record.thread == self.thread:
+            self.records.append([record.name, record.levelno, record.getMessage()])
 
     def __enter__(self):
+        if not self.logger.isEnabledFor(logging.WARNING):
+            self.logger.setLevel(logging.WARNING)
         logging.getLogger("anthology").addHandler(self)
         return self
 
     def __exit__(self, *exc) -> None:
         logging.getLogger("anthology").removeHandler(self)
+        self.logger.setLevel(self.level)

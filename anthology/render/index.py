@@ -58,15 +58,35 @@ def _first_in_each_part(book) -> dict[str, dict[str, str]]:
     return found
 
 
-def part_labels(book) -> dict[str, str]:
-    """What an index without page numbers calls each part: its author's surname, or its title
-    where the part has no author or shares the surname with another text."""
-    def surname(part) -> str:
-        return part.author.split()[-1] if part.author else ""
+_SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
 
-    surnames = [surname(part) for part in book.texts]
-    return {part.id: surname(part) if surname(part) and part.kind == "text" and surnames.count(surname(part)) == 1
-            else part.title for part in book.parts}
+
+def surname(name) -> str:
+    """The family name as an index would give it: "Smith, John" and "John Smith" are Smith,
+    "Martin Luther King Jr." is King; the first of several authors."""
+    if isinstance(name, list):
+        name = name[0] if name else ""
+    name = " ".join(str(name or "").split())
+    if "," in name:
+        return name.split(",")[0].strip()
+    words = name.split()
+    while len(words) > 1 and words[-1].lower() in _SUFFIXES:
+        words.pop()
+    return words[-1] if words else ""
+
+
+def part_labels(book) -> dict[str, str]:
+    """What an index without page numbers calls each part: a text, the surname it is signed with
+    (its pen name's, if it has one); the editors' pages, and a text whose surname another text
+    shares, their titles."""
+    from ..transforms.typography import smart
+
+    def signed(part) -> str:
+        return surname(part.meta.get("pen-name") or part.meta.get("author")) if part.kind == "text" else ""
+
+    names = [signed(part) for part in book.texts]
+    return {part.id: smart(signed(part)) if signed(part) and names.count(signed(part)) == 1 else smart(part.title)
+            for part in book.parts}
 
 
 def index_body(book, href=lambda part_id, anchor: f"#{anchor}", linked: bool = True, by_part: bool = False) -> str:

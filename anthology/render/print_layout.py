@@ -110,13 +110,13 @@ class _Jobs:
     """Makes the chunks' jobs and gets their results: from this build, the cache, or the workers."""
 
     def __init__(self, book, cache, css, pdf_options, metadata, styles):
-        from ..cache import PACKAGE, digest, tree_digest
+        from ..cache import code_digest, digest
 
         self.book, self.cache, self.css = book, cache, css
         # no /ID per chunk: pydyf would write every stream twice to make it, and the merge sets one
         self.common = {**tools_of(book.manifest.root, styles),
                        "pdf_options": {**pdf_options, "pdf_identifier": False}, "metadata": metadata}
-        self.salt = digest("chunk", cache.versions, tree_digest(PACKAGE, lambda p: p.suffix == ".py"),
+        self.salt = digest("chunk", cache.versions, code_digest(),
                            self.common, os.environ.get("SOURCE_DATE_EPOCH"))
         self.made: dict[str, dict] = {}      # key -> result, this build
 

@@ -20,6 +20,7 @@ successful build, entries it did not use are deleted, except the last few layout
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -253,7 +254,7 @@ class BuildCache:
             log.debug("pandoc: converting %d of %d (%s)", len(missing), len(jobs), kinds,
                       extra={"cache_event": "start", "cache_kind": kinds, "total": len(missing)})
             workers = max(1, min(len(missing), os.cpu_count() or 1))
-            with ThreadPoolExecutor(workers) as pool:
+            with _warnings_kept_when_quiet(), ThreadPoolExecutor(workers) as pool:
                 for n, value in zip(missing, pool.map(make, missing)):
                     results[n] = value
         return results
@@ -397,6 +398,20 @@ def _label(book, part, source: Path | None, attr: str) -> str:
     if source is not None:
         return _relative(source, book.manifest.root)
     return f"{part.id} ({'headnote' if 'headnote' in attr else 'body'})"
+
+
+@contextlib.contextmanager
+def _warnings_kept_when_quiet():
+    """Pandoc's warnings reach `_WarningsOfThisThread` even when the build shows only errors (`-q`,
+    whose handler still drops them), so that the entries keep them for the builds after."""
+    logger = logging.getLogger(pandoc.__name__)
+    level = logger.level
+    if not logger.isEnabledFor(logging.WARNING):
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 class _WarningsOfThisThread(logging.Handler):

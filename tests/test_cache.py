@@ -211,6 +211,19 @@ def test_a_reused_text_keeps_its_pandoc_warnings(tmp_path):
     assert again == first
 
 
+def test_pandoc_warnings_are_kept_even_from_a_quiet_build(tmp_path, capsys):
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    text = root / "texts" / "two.md"
+    text.write_text(text.read_text() + "\n[^1]: A second definition of the first note.\n")
+    assert main(["-q", "build", str(root / "manifest.yaml"), "--only", "epub"]) == 0
+    assert "Duplicate note reference" not in capsys.readouterr().err, "-q shows only errors"
+    with log_records("anthology.pandoc") as records:
+        build(root / "manifest.yaml", only=("epub",))
+    said = [r.getMessage() for r in records if r.levelno == logging.WARNING]
+    assert any("texts/two.md" in w and "Duplicate note reference" in w for w in said), said
+
+
 def test_a_reused_text_linking_to_an_id_gone_is_refused(book):
     """A reused part's links are checked against the book's ids on every build (X001)."""
     from anthology import transforms

@@ -59,7 +59,14 @@ def _make_apart(book, cache, stage) -> None:
     reader, writer = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(book, cache.folder, _levels(), _limits(), os.getpid(), writer),
                             name="anthology: making the texts", daemon=True)
-    child.start()
+    try:
+        child.start()
+    except OSError as exc:  # no process to be had: made here, as a small edit is
+        log.debug("the texts are made in the build's process: no child process (%s)", exc)
+        reader.close()
+        writer.close()
+        _make(book, cache, stage)
+        return
     writer.close()  # the child's alone: when it ends, reading ends too, whatever it was writing
     try:
         kind, value = _wait(child, reader)

@@ -254,7 +254,7 @@ class BuildCache:
             log.debug("pandoc: converting %d of %d (%s)", len(missing), len(jobs), kinds,
                       extra={"cache_event": "start", "cache_kind": kinds, "total": len(missing)})
             workers = max(1, min(len(missing), os.cpu_count() or 1))
-            with _warnings_kept_when_quiet(), ThreadPoolExecutor(workers) as pool:
+            with warnings_kept_when_quiet(), ThreadPoolExecutor(workers) as pool:
                 for n, value in zip(missing, pool.map(make, missing)):
                     results[n] = value
         return results
@@ -401,10 +401,10 @@ def _label(book, part, source: Path | None, attr: str) -> str:
 
 
 @contextlib.contextmanager
-def _warnings_kept_when_quiet():
-    """Pandoc's warnings reach `_WarningsOfThisThread` even when the build shows only errors (`-q`,
-    whose handler still drops them), so that the entries keep them for the builds after."""
-    logger = logging.getLogger(pandoc.__name__)
+def warnings_kept_when_quiet(name: str = pandoc.__name__):
+    """Warnings logged below `name` are made even when the build shows only errors (`-q`, whose
+    handler still drops them), so that a cache entry records them for the builds after."""
+    logger = logging.getLogger(name)
     level = logger.level
     if not logger.isEnabledFor(logging.WARNING):
         logger.setLevel(logging.WARNING)

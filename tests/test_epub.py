@@ -519,7 +519,17 @@ def test_index_labels_use_titles_where_surnames_would_be_ambiguous():
              part("a", "text", "On Councils", author="Jane Smith"), part("b", "text", "On Committees", author="Smith, John"),
              part("c", "text", "Kronstadt", author="Ida Mett"), part("d", "text", "Letters", author="Martin Luther King Jr."),
              part("e", "text", "The Bolsheviks", author="Christopher Pallis", **{"pen-name": "Maurice Brinton"}),
-             part("f", "text", "Notes", author=["Anton Pannekoek", "Karl Korsch"]), part("g", "text", "Workers' Control")]
+             part("f", "text", "Notes", author=["Anton Pannekoek", "Karl Korsch"]), part("g", "text", "Workers' Control"),
+             part("h", "text", "Strength to Love", author="Coretta King, Jr.")]
     book = SimpleNamespace(parts=parts, texts=parts[1:])
     assert part_labels(book) == {"intro": "Introduction", "a": "On Councils", "b": "On Committees", "c": "Mett",
-                                 "d": "King", "e": "Brinton", "f": "Pannekoek", "g": "Workers’ Control"}
+                                 "d": "Letters", "e": "Brinton", "f": "Pannekoek", "g": "Workers’ Control",
+                                 "h": "Strength to Love"}
+
+
+@pytest.mark.parametrize("name, family", [("John Smith", "Smith"), ("Smith, John", "Smith"),
+                                          ("Martin Luther King Jr.", "King"), ("Martin Luther King, Jr.", "King"),
+                                          (["Anton Pannekoek", "Karl Korsch"], "Pannekoek"), ("", ""), (None, "")])
+def test_surnames_as_an_index_gives_them(name, family):
+    from anthology.render.index import surname
+    assert surname(name) == family

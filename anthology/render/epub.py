@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 from ebooklib import epub
 from lxml import etree
 
+from ..cache import warnings_kept_when_quiet
 from ..fsutil import atomic_output, inside
 from ..messages import AnthologyError, Diagnostic, error
 from .cover import make_cover
@@ -118,7 +119,7 @@ def _part_page(book, page: Page, plan, resolver, kept: KeptPages) -> etree._Elem
             shown.append([url, name])
         return name
 
-    with Recorded() as recorded:
+    with warnings_kept_when_quiet("anthology.render"), Recorded() as recorded:
         page.root = part_tree(book, page.part)
         place_markers(page, plan.at.get(page.file_name, []))
         doc = _xhtml(page, resolve)
@@ -135,7 +136,7 @@ def _item(uid: str, file_name: str, media_type: str, content: bytes, properties=
 def build_epub(book, cache=None) -> tuple[epub.EpubBook, datetime]:
     """The EPUB's package; each part's page kept in `cache` (a BuildCache) between builds."""
     cover = make_cover(book)
-    pages = build_pages(book, cover, kept=frozenset(part.id for part in book.parts))  # the parts' trees below
+    pages = build_pages(book, cover, part_trees=False)  # each part's page is made or reused below
     starts = book.page_starts if follows_print_pages(book.manifest) else []
     plan = plan_page_markers(section_files(pages), starts, pages[-1].file_name)
     kept = KeptPages(cache, book, part_file_names(book), plan)

@@ -79,26 +79,20 @@ def _well_formed(entry) -> bool:
 
 class Recorded(logging.Handler):
     """What this thread logs (at WARNING and above) while one page is made, to be said again on
-    reuse. Warnings are let through the renderers' loggers meanwhile even when the build shows
-    only errors (`-q`, whose handler still drops them), so that the page keeps them for later builds."""
+    reuse (made under `cache.warnings_kept_when_quiet`, so that `-q` does not leave it empty)."""
 
     def __init__(self):
         super().__init__(logging.WARNING)
         self.records: list[list] = []
         self.thread = threading.get_ident()
-        self.logger = logging.getLogger("anthology.render")
-        self.level = self.logger.level
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread == self.thread:
             self.records.append([record.name, record.levelno, record.getMessage()])
 
     def __enter__(self):
-        if not self.logger.isEnabledFor(logging.WARNING):
-            self.logger.setLevel(logging.WARNING)
         logging.getLogger("anthology").addHandler(self)
         return self
 
     def __exit__(self, *exc) -> None:
         logging.getLogger("anthology").removeHandler(self)
-        self.logger.setLevel(self.level)

@@ -143,9 +143,9 @@ def cover_page(cover, lang: str) -> Page:
     return Page("cover.xhtml", "Cover", lang, _with_type(root, "cover", label="Cover"), landmark="cover")
 
 
-def build_pages(book, cover, kept: frozenset = frozenset()) -> list[Page]:
-    """Cover, title page, copyright, contents, then one page per part, in reading order; the
-    parts in `kept` (ids) get no tree: their XHTML is kept from an earlier build (epub_kept.py)."""
+def build_pages(book, cover, part_trees: bool = True) -> list[Page]:
+    """Cover, title page, copyright, contents, then one page per part, in reading order; without
+    `part_trees` the parts' pages get no tree yet (epub.py makes or reuses each, see epub_kept.py)."""
     lang = book.meta.get("language") or "en"
     files = part_file_names(book)
     out = [
@@ -159,7 +159,7 @@ def build_pages(book, cover, kept: frozenset = frozenset()) -> list[Page]:
              landmark="toc"),
     ]
     for part in book.parts:
-        root = None if part.id in kept else part_tree(book, part)
+        root = part_tree(book, part) if part_trees else None
         landmark = {"bibliography": "bibliography", "index": "index"}.get(part.generated or "")
         out.append(Page(files[part.id], part.title, part.language or lang, root, landmark, part))
     return out
@@ -283,7 +283,7 @@ def place_page_markers(pages_: list[Page], starts: list) -> list[tuple[int, str]
 
 
 def section_files(pages_: list[Page]) -> dict[str, str]:
-    """The file holding each top-level id (a part's section is its id's; see `part_page_sections`)."""
+    """The file holding each top-level id (a part's page without a tree yet holds its section's: the part's id)."""
     found: dict[str, str] = {}
     for page in pages_:
         if page.root is None:

@@ -67,6 +67,9 @@ def surname(name) -> str:
     if isinstance(name, list):
         name = name[0] if name else ""
     name = " ".join(str(name or "").split())
+    head, _, tail = name.rpartition(",")
+    if head and tail.strip().lower() in _SUFFIXES:  # "Martin Luther King, Jr."
+        name = head
     if "," in name:
         return name.split(",")[0].strip()
     words = name.split()

@@ -240,7 +240,7 @@ class BuildCache:
 
         def make(n: int):
             kind, label, key, convert = jobs[n]
-            with _WarningsOfThisThread() as warnings:
+            with WarningsOfThisThread() as warnings:
                 value = convert()
             self.write_json(kind, key, {"value": value, "warnings": warnings.messages})
             self.warned.setdefault(label, []).extend(warnings.messages)
@@ -403,7 +403,8 @@ def _label(book, part, source: Path | None, attr: str) -> str:
 @contextlib.contextmanager
 def warnings_kept_when_quiet(name: str = pandoc.__name__):
     """Warnings logged below `name` are made even when the build shows only errors (`-q`, whose
-    handler still drops them), so that a cache entry records them for the builds after."""
+    handler still drops them), so that a cache entry records them (`WarningsOfThisThread`) for
+    the builds after."""
     logger = logging.getLogger(name)
     level = logger.level
     if not logger.isEnabledFor(logging.WARNING):
@@ -414,21 +415,27 @@ def warnings_kept_when_quiet(name: str = pandoc.__name__):
         logger.setLevel(level)
 
 
-class _WarningsOfThisThread(logging.Handler):
-    """Collects what pandoc's module warns about from the current thread, while the block runs."""
+class WarningsOfThisThread(logging.Handler):
+    """What this thread logs at WARNING and above below the logger `name` while the block runs:
+    `records` as (logger, level, message), `messages` the messages alone."""
 
-    def __init__(self):
+    def __init__(self, name: str = pandoc.__name__):
         super().__init__(logging.WARNING)
-        self.messages: list[str] = []
+        self.logger = logging.getLogger(name)
+        self.records: list[list] = []
         self.thread = threading.get_ident()
+
+    @property
+    def messages(self) -> list[str]:
+        return [message for _, _, message in self.records]
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.thread == self.thread:
-            self.messages.append(record.getMessage())
+            self.records.append([record.name, record.levelno, record.getMessage()])
 
     def __enter__(self):
-        logging.getLogger(pandoc.__name__).addHandler(self)
+        self.logger.addHandler(self)
         return self
 
     def __exit__(self, *exc) -> None:
-        logging.getLogger(pandoc.__name__).removeHandler(self)
+        self.logger.removeHandler(self)

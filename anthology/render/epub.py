@@ -19,14 +19,14 @@ from urllib.parse import unquote, urlsplit
 from ebooklib import epub
 from lxml import etree
 
-from ..cache import warnings_kept_when_quiet
+from ..cache import WarningsOfThisThread, warnings_kept_when_quiet
 from ..fsutil import atomic_output, inside
 from ..messages import AnthologyError, Diagnostic, error
 from .cover import make_cover
 from .epub_clean import XHTML, is_local, scheme, serialize, to_xhtml
 from .epub_meta import book_identifier, describe, modified
 from .epub_nav import LANDMARK_TITLES, landmarks, nav_page, ncx_toc
-from .epub_kept import KeptPages, Recorded
+from .epub_kept import KeptPages
 from .epub_pages import Page, build_pages, notes_to_asides, place_page_markers  # noqa: F401 (API)
 from .epub_pages import part_file_names, part_tree, place_markers, plan_page_markers, section_files
 from .html import follows_print_pages
@@ -119,7 +119,7 @@ def _part_page(book, page: Page, plan, resolver, kept: KeptPages) -> etree._Elem
             shown.append([url, name])
         return name
 
-    with warnings_kept_when_quiet("anthology.render"), Recorded() as recorded:
+    with warnings_kept_when_quiet("anthology.render"), WarningsOfThisThread("anthology") as recorded:
         page.root = part_tree(book, page.part)
         place_markers(page, plan.at.get(page.file_name, []))
         doc = _xhtml(page, resolve)

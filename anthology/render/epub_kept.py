@@ -14,7 +14,6 @@ The index, the bibliography and the sources page are made from the whole book: n
 from __future__ import annotations
 
 import logging
-import threading
 
 from lxml import etree
 
@@ -52,7 +51,8 @@ class KeptPages:
         log.debug("epub: kept the page of %s", part.id, extra={"epub_page": "kept", "part_id": part.id})
         return etree.fromstring(entry["xhtml"].encode("utf-8"))
 
-    def keep(self, part, xhtml: bytes, images: list[list[str]], recorded: "Recorded") -> None:
+    def keep(self, part, xhtml: bytes, images: list[list[str]], recorded) -> None:
+        """Keep the page made now; `recorded` (cache.WarningsOfThisThread) what it warned about."""
         log.debug("epub: made the page of %s", part.id, extra={"epub_page": "made", "part_id": part.id})
         if part.id in self.keys:
             self.cache.write_json(KIND, self.keys[part.id], {"xhtml": xhtml.decode("utf-8"), "images": images,
@@ -75,24 +75,3 @@ def _well_formed(entry) -> bool:
         and all(isinstance(i, list) and len(i) == 2 and all(isinstance(s, str) for s in i) for i in entry["images"]) \
         and isinstance(entry.get("log"), list) \
         and all(isinstance(r, list) and len(r) == 3 and isinstance(r[1], int) for r in entry["log"])
-
-
-class Recorded(logging.Handler):
-    """What this thread logs (at WARNING and above) while one page is made, to be said again on
-    reuse (made under `cache.warnings_kept_when_quiet`, so that `-q` does not leave it empty)."""
-
-    def __init__(self):
-        super().__init__(logging.WARNING)
-        self.records: list[list] = []
-        self.thread = threading.get_ident()
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.thread == self.thread:
-            self.records.append([record.name, record.levelno, record.getMessage()])
-
-    def __enter__(self):
-        logging.getLogger("anthology").addHandler(self)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        logging.getLogger("anthology").removeHandler(self)

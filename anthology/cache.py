@@ -297,7 +297,7 @@ class BuildCache:
         """`pandoc.book_to_html`, through the cache: each transformed AST to an HTML fragment."""
         manifest = book.manifest
         bibliography, csl = manifest.bibliography, pandoc.book_csl(manifest)
-        citeproc = pandoc.citeproc_args(bibliography, csl)  # the style was checked with the bibliography
+        citeproc = pandoc.citeproc_args(bibliography, csl)
         sources = {"bibliography": file_digest(bibliography), "csl": file_digest(csl)} if citeproc else {}
         jobs, targets = [], []
         for part in book.parts:

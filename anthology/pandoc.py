@@ -37,11 +37,15 @@ _LEVEL = re.compile(r"^\[(ERROR|WARNING|INFO)\]\s*")
 # pandoc-binary is built to ask for a 64 MB heap from the start (-H64m): with two pandocs beside
 # the build that is a third of their memory, and no faster (measured on our texts). -H4096 is the least.
 HEAP_HINT = "-H4096"
+# Pandoc spends 40 % of its time collecting garbage; an old generation that does not collect
+# before 32 MB makes it a quarter faster on our texts, for 7 MB more at most (measured).
+OLD_GENERATION = "-O32m"
 
 
 def sandbox_args() -> list[str]:
-    """What every pandoc run is given first: no file reads or fetches, a heap limit, a small first heap."""
-    return ["--sandbox", "+RTS", f"-M{limits.PANDOC_MEMORY}", HEAP_HINT, "-RTS"]
+    """What every pandoc run is given first: no file reads or fetches, a heap limit, a small first heap,
+    fewer collections."""
+    return ["--sandbox", "+RTS", f"-M{limits.PANDOC_MEMORY}", HEAP_HINT, OLD_GENERATION, "-RTS"]
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from . import blocks
+from . import blocks, index_marks
 from . import html as pages
 from . import note_policy, stream_memo
 
@@ -72,11 +72,12 @@ def set_metadata(document, metadata: dict) -> None:
         setattr(document.metadata, name, value)
 
 
-def render_document(book, stylesheet, fonts, fetcher, css: str):
+def render_document(book, stylesheet, fonts, fetcher, css: str, unmark: bool = False):
     """The whole book in one WeasyPrint document (the reference the chunked layout must equal).
 
     The index stands last, so once the rest is laid out its page numbers are known: only the
-    index is laid out again, as its own document numbered from the page where it begins.
+    index is laid out again, as its own document numbered from the page where it begins. With
+    `unmark`, the index's spans are taken out and its pages read from the text (index_marks.py).
     """
     from weasyprint import HTML
 
@@ -85,15 +86,22 @@ def render_document(book, stylesheet, fonts, fetcher, css: str):
                     base_url=str(book.manifest.root) + "/", url_fetcher=fetcher
                     ).render(stylesheets=[stylesheet], font_config=fonts)
 
+    def whole_book():
+        html = pages.print_document(book, css)
+        if not unmark:
+            document, _ = lay_out(html, render)
+            return document, anchor_pages(document)
+        unmarked = index_marks.unmark(html)
+        document, _ = lay_out(unmarked.html, render)
+        return document, {anchor: n + 1 for anchor, n in index_marks.mark_pages(document, unmarked).items()}
+
     book.index_pages = {}
-    document, _ = lay_out(pages.print_document(book, css), render)
-    book.index_pages = anchor_pages(document)
+    document, book.index_pages = whole_book()
     index = next((p for p in book.parts if p.generated == "index"), None)
     if index is None:
         return document
     if index is not book.parts[-1]:  # the index is not last: lay everything out again
-        document, _ = lay_out(pages.print_document(book, css), render)
-        return document
+        return whole_book()[0]
     first = next(n for n, page in enumerate(document.pages) if index.id in page.anchors)
     final = render(pages.print_document(book, css, [index]), f"@page:first {{ counter-reset: page {first + 1}; }}")
     return document.copy(document.pages[:first] + final.pages)

@@ -283,7 +283,8 @@ def write_single_pass(book, target, name: str | None = None) -> None:
     fetcher = contained_fetcher([book.manifest.root, STYLES])
     try:
         stylesheet = CSS(filename=str(STYLES / "print.css"), font_config=fonts, url_fetcher=fetcher)
-        document = render_document(book, stylesheet, fonts, fetcher, page_css(book.manifest.output))
+        document = render_document(book, stylesheet, fonts, fetcher, page_css(book.manifest.output),
+                                   unmark=not tagged(book.manifest.output))
         book.page_starts = page_starts(document)
         set_metadata(document, pdf_metadata(book))
         document.write_pdf(target, **pdf_options(book.manifest.output))

@@ -114,8 +114,12 @@ class _Jobs:
 
         self.book, self.cache, self.css = book, cache, css
         # no /ID per chunk: pydyf would write every stream twice to make it, and the merge sets one
+        from .pdf import tagged
+
+        # a tagged PDF is one pass with the index's spans, whose page starts these must equal
         self.common = {**tools_of(book.manifest.root, styles),
-                       "pdf_options": {**pdf_options, "pdf_identifier": False}, "metadata": metadata}
+                       "pdf_options": {**pdf_options, "pdf_identifier": False}, "metadata": metadata,
+                       "unmark_index": not tagged(book.manifest.output)}
         self.salt = digest("chunk", cache.versions, code_digest(),
                            self.common, os.environ.get("SOURCE_DATE_EPOCH"))
         self.made: dict[str, dict] = {}      # key -> result, this build

@@ -258,6 +258,7 @@ def _lay_out(job: dict) -> dict:
 
     from weasyprint import HTML
 
+    from . import index_marks
     from .layout import lay_out, page_starts, set_metadata
 
     fonts, stylesheet, fetcher = _tools(job)
@@ -268,13 +269,16 @@ def _lay_out(job: dict) -> dict:
         return HTML(string=document_html, base_url=job["root"] + "/", url_fetcher=fetcher
                     ).render(stylesheets=sheets, font_config=fonts)
 
-    document, late_notes = lay_out(job["html"], render)
+    unmarked = index_marks.unmark(job["html"]) if job.get("unmark_index") else None
+    document, late_notes = lay_out(unmarked.html if unmarked else job["html"], render)
     if job.get("only_page"):  # a blank verso: the one page wanted out of a small document
         document = document.copy([document.pages[job["only_page"]]])
     anchors = {}
     for number, page in enumerate(document.pages):  # a box split over pages names its anchor on each
         for name in page.anchors:
             anchors.setdefault(name, number)
+    if unmarked:
+        anchors.update(index_marks.mark_pages(document, unmarked))
     starts = [[s.page, s.section, s.block, s.offset] for s in page_starts(document)] if job.get("starts") else []
     if job.get("folio_pages") not in (None, len(document.pages)):
         raise RuntimeError(f"the folios of {job['chunk']} took {len(document.pages)} pages, "

@@ -10,31 +10,42 @@ def walk(node, fn: Callable[[dict], object]):
     A list returned for an element inside a list is spliced into it. What `fn` leaves alone is
     not copied (a book of a thousand pages has millions of elements).
     """
-    if isinstance(node, list):
-        out, changed = [], False
-        for item in node:
-            new = walk(item, fn)
-            if new is not item:
-                changed = True
-            if isinstance(item, dict) and isinstance(new, list):
-                out.extend(new)
-            else:
-                out.append(new)
-        return out if changed else node
-    if isinstance(node, dict):
-        content = node.get("c")
-        if content is not None and not isinstance(content, str):  # a Str's text needs no walk
-            new = walk(content, fn)
-            if new is not content:
-                node = {**node, "c": new}
-        if "blocks" in node:
-            blocks = walk(node["blocks"], fn)
-            if blocks is not node["blocks"]:
-                node = {**node, "blocks": blocks}
-        if "t" in node:
-            result = fn(node)
-            return node if result is None else result
+    if type(node) is list:
+        return _walk_list(node, fn)
+    if type(node) is dict:
+        return _walk_element(node, fn)
     return node
+
+
+def _walk_element(node: dict, fn):
+    content = node.get("c")
+    if content is not None and type(content) is not str:  # a Str's text needs no walk
+        new = _walk_list(content, fn) if type(content) is list else walk(content, fn)
+        if new is not content:
+            node = {**node, "c": new}
+    if "blocks" in node:
+        blocks = _walk_list(node["blocks"], fn)
+        if blocks is not node["blocks"]:
+            node = {**node, "blocks": blocks}
+    if "t" in node:
+        result = fn(node)
+        return node if result is None else result
+    return node
+
+
+def _walk_list(items: list, fn) -> list:
+    changed = None  # a copy, made only once an item changes: most lists are left alone
+    for n, item in enumerate(items):
+        kind = type(item)
+        new = _walk_element(item, fn) if kind is dict else _walk_list(item, fn) if kind is list else item
+        if new is not item and changed is None:
+            changed = items[:n]
+        if changed is not None:
+            if kind is dict and type(new) is list:
+                changed.extend(new)
+            else:
+                changed.append(new)
+    return items if changed is None else changed
 
 
 def stringify(node) -> str:

@@ -1,8 +1,9 @@
 """`make bench`: our build against one naive single pass, on the default book and a ~1,000-page one.
 
 Every figure is measured in a child process of its own (imports done before the clock starts),
-while this process samples the memory of the child and everything it starts (pandoc), summed
-over the processes (psutil; without it, the largest single process from getrusage).
+while this process samples the memory of the child and everything it starts (pandoc, workers),
+summed over the processes as PSS, which counts a page shared by several processes once in all
+(psutil; RSS summed is reported too; without psutil, the largest single process from getrusage).
 
     python bench/run.py [--pages 1000] [--texts 40] [--out build/bench.json] [--keep DIR]
 
@@ -249,18 +250,13 @@ def measure(task: dict) -> dict:
     proc = subprocess.Popen([sys.executable, __file__, "--child", json.dumps(task)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **task.get("env", {})})
-    peak = 0
+    peak = peak_rss = 0
     if psutil is not None:
         try:
             parent = psutil.Process(proc.pid)
             while proc.poll() is None:
-                total = 0
-                for p in [parent, *parent.children(recursive=True)]:
-                    try:
-                        total += p.memory_info().rss
-                    except psutil.Error:
-                        pass
-                peak = max(peak, total)
+                pss, rss = _summed(psutil, [parent, *parent.children(recursive=True)])
+                peak, peak_rss = max(peak, pss), max(peak_rss, rss)
                 time.sleep(SAMPLE_EVERY)
         except psutil.Error:
             pass
@@ -269,8 +265,25 @@ def measure(task: dict) -> dict:
         raise SystemExit(f"bench: {task['kind']} failed:\n{err[-3000:]}")
     result = json.loads(out.strip().splitlines()[-1])
     result["peak_mb"] = peak / 2**20 if peak else max(result["maxrss_self_mb"], result["maxrss_children_mb"])
-    result["peak_method"] = "psutil, summed over processes" if peak else "getrusage, largest process"
+    result["peak_rss_mb"] = peak_rss / 2**20 if peak_rss else None
+    result["peak_method"] = ("psutil: proportional set size (PSS), summed over processes" if peak
+                             else "getrusage, largest process")
     return result
+
+
+def _summed(psutil, processes) -> tuple[int, int]:
+    """The memory of these processes: PSS summed (a page shared by n processes counts 1/n in
+    each), and RSS summed. RSS counts shared pages in every process: the libraries, and the
+    whole memory of a process that has forked to start pandoc, until pandoc replaces the fork."""
+    pss = rss = 0
+    for process in processes:
+        try:
+            info = process.memory_full_info()
+        except psutil.Error:
+            continue
+        rss += info.rss
+        pss += getattr(info, "pss", info.rss)
+    return pss, rss
 
 
 def bench_book(name: str, manifest: Path, work: Path, log) -> dict:
@@ -314,6 +327,11 @@ def _stages(figures: dict, *names: str) -> float:
     return sum(figures.get("stages", {}).get(name, 0) for name in names)
 
 
+def _rss(r: dict) -> str:
+    naive, first = r["naive"].get("peak_rss_mb"), r["first"].get("peak_rss_mb")
+    return f"{naive:.0f} / {first:.0f} MB ({first / naive:.2f}×)" if naive and first else "?"
+
+
 def table(results: dict) -> str:
     rows = [("", *results.keys())]
 
@@ -341,9 +359,10 @@ def table(results: dict) -> str:
     add("naive pass: layout", lambda r: f"{r['naive']['layout_passes'][0]['seconds']:.1f} s"
         if r["naive"]["layout_passes"] else "?")
     add("anthology check", lambda r: f"{r['check']['seconds']:.2f} s")
-    add("peak memory, naive", lambda r: f"{r['naive']['peak_mb']:.0f} MB")
-    add("peak memory, first build", lambda r: f"{r['first']['peak_mb']:.0f} MB "
-                                              f"({r['first']['peak_mb'] / r['naive']['peak_mb']:.2f}×)")
+    add("peak memory (PSS summed), naive", lambda r: f"{r['naive']['peak_mb']:.0f} MB")
+    add("peak memory (PSS summed), first build", lambda r: f"{r['first']['peak_mb']:.0f} MB "
+                                                           f"({r['first']['peak_mb'] / r['naive']['peak_mb']:.2f}×)")
+    add("peak memory (RSS summed), naive / first", lambda r: _rss(r))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))

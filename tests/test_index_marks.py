@@ -32,7 +32,8 @@ def test_unmark_takes_out_the_index_spans_alone_and_counts_where_they_stood():
     assert unmarked.texts[("t", "0")] == "ThePetrogradsovietand&itsownwork."  # no spaces, no notes
     marks = {mark.anchor: mark for mark in unmarked.marks}
     assert [marks[a].offset for a in ("ix-t-1", "ix-t-3", "ix-t-4")] == [3, 28, 0]
-    assert marks["ix-t-2"].in_note and marks["ix-t-2"].offset == len("ThePetrogradsoviet")
+    assert marks["ix-t-2"].note == "t--fn1" and marks["ix-t-2"].offset == len("ThePetrogradsoviet")
+    assert not marks["ix-t-1"].in_note
     assert (marks["ix-t-4"].section, marks["ix-t-4"].block) == ("t", "1")
 
 
@@ -75,3 +76,23 @@ def test_the_pages_read_from_the_text_are_those_of_the_anchors():
     for key in {(m.section, m.block) for m in unmarked.marks}:
         pages_of_block[len({read[m.anchor] for m in unmarked.marks if (m.section, m.block) == key})] += 1
     assert pages_of_block.keys() - {1}
+
+
+def test_no_link_may_point_to_an_index_mark(tmp_path):
+    """What lets the press PDF drop the marks' spans: a link to one is refused before any work."""
+    import shutil
+
+    import pytest
+    from conftest import FIXTURES
+
+    from anthology.build import build
+    from anthology.messages import AnthologyError
+
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    intro = root / "notes" / "intro.md"
+    intro.write_text(intro.read_text().replace("(#two--section-b4)", "(#ix-one-5)"))
+    with pytest.raises(AnthologyError) as raised:
+        build(root / "manifest.yaml", only=("pdf",), use_cache=False)
+    assert [(d.code, d.file, d.line) for d in raised.value.diagnostics] == [("X001", "notes/intro.md", 7)]
+    assert not (root / "build" / "tiny.pdf").exists()

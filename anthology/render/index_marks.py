@@ -41,7 +41,11 @@ class Mark:
     section: str | None   # the id of the section (a part) it stands in
     block: str | None     # the `data-b` of its block
     offset: int           # characters of the block's text before it, spaces and notes' text left out
-    in_note: bool         # whether it stands in a note (its page is that of the note's call)
+    note: str | None      # the id of the note it stands in ("" for a note without one), if any
+
+    @property
+    def in_note(self) -> bool:
+        return self.note is not None
 
 
 @dataclass
@@ -64,16 +68,16 @@ class _Scan:
     """One pass over a document's tags and text, keeping the section, block and note it is in."""
 
     def __init__(self):
-        self.stack: list[tuple] = []  # (tag, and what it changed: section, block, note_at, in_note, is_ix)
+        self.stack: list[tuple] = []  # (tag, and what it changed: section, block, note_at, note, is_ix)
         self.section: str | None = None
         self.block: str | None = None
-        self.in_note = False
+        self.note: str | None = None
         self.note_at = 0
         self.texts: dict[tuple, list[str]] = {}
         self.lengths: dict[tuple, int] = {}
 
     def text(self, raw: str) -> None:
-        if self.in_note:
+        if self.note is not None:
             return
         text = counted(entities.unescape(raw))
         if text:
@@ -82,22 +86,22 @@ class _Scan:
             self.lengths[key] = self.lengths.get(key, 0) + len(text)
 
     def offset(self) -> int:
-        return self.note_at if self.in_note else self.lengths.get((self.section, self.block), 0)
+        return self.note_at if self.note is not None else self.lengths.get((self.section, self.block), 0)
 
     def open(self, tag: str, attributes: dict[str, str], is_ix: bool) -> None:
-        self.stack.append((tag, self.section, self.block, self.note_at, self.in_note, is_ix))
+        self.stack.append((tag, self.section, self.block, self.note_at, self.note, is_ix))
         if attributes.get("id") and tag in ("section", "nav"):
             self.section = attributes["id"]
-        if attributes.get("data-b") is not None and not self.in_note:
+        if attributes.get("data-b") is not None and self.note is None:
             self.block = attributes["data-b"]
-        if not self.in_note and NOTE_CLASSES & set(attributes.get("class", "").split()):
-            self.note_at, self.in_note = self.offset(), True
+        if self.note is None and NOTE_CLASSES & set(attributes.get("class", "").split()):
+            self.note_at, self.note = self.offset(), attributes.get("id", "")
 
     def close(self, tag: str) -> bool:
         """Close the innermost open `tag`; whether it was an index span."""
         for depth in range(len(self.stack) - 1, -1, -1):
             if self.stack[depth][0] == tag:
-                _, self.section, self.block, self.note_at, self.in_note, is_ix = self.stack[depth]
+                _, self.section, self.block, self.note_at, self.note, is_ix = self.stack[depth]
                 del self.stack[depth:]
                 return is_ix
         return False
@@ -105,7 +109,8 @@ class _Scan:
 
 def unmark(document: str, strip: bool = True) -> Unmarked:
     """The index's marks of an HTML document, and the document without their spans (unless
-    `strip` is false: the marks alone, as a test compares them with WeasyPrint's anchors)."""
+    `strip` is false: the marks alone, as a test compares them with WeasyPrint's anchors).
+    No link may point to a mark (`anthology check` refuses one, X001), so none is lost."""
     scan, marks, out, at = _Scan(), [], [], 0
     raw_until = None
     for m in _TOKEN.finditer(document):
@@ -117,21 +122,21 @@ def unmark(document: str, strip: bool = True) -> Unmarked:
                 at = m.end()
             continue
         scan.text(document[at:m.start()])
-        keep = True
+        stays = True
         if tag and not closing:
             attributes = _attributes(raw)
             is_ix = tag == "span" and "ix" in attributes.get("class", "").split() and "id" in attributes
             if is_ix:
-                marks.append(Mark(attributes["id"], scan.section, scan.block, scan.offset(), scan.in_note))
-                keep = not strip
+                marks.append(Mark(attributes["id"], scan.section, scan.block, scan.offset(), scan.note))
+                stays = not strip
             if tag in _RAW_TEXT:
                 raw_until = tag
             elif tag not in _VOID and not raw.rstrip().endswith("/"):
                 scan.open(tag, attributes, is_ix)
         elif tag and closing:
-            keep = not (scan.close(tag) and strip)
+            stays = not (scan.close(tag) and strip)
         out.append(document[at:m.start()])
-        if keep:
+        if stays:
             out.append(m.group(0))
         at = m.end()
     scan.text(document[at:])
@@ -141,15 +146,27 @@ def unmark(document: str, strip: bool = True) -> Unmarked:
 
 
 def mark_pages(document, unmarked: Unmarked) -> dict[str, int]:
-    """The page (from 0) of each mark in a laid-out `document` (WeasyPrint's) of `unmarked.html`."""
+    """The page (from 0) of each mark in a laid-out `document` (WeasyPrint's) of `unmarked.html`:
+    a mark in a note takes the page the note is printed on."""
+    from weasyprint.formatting_structure.boxes import FootnoteAreaBox
+
     if not unmarked.marks:
         return {}
     runs: dict[tuple, list[tuple[int, str]]] = {}
+    notes: dict[str, int] = {}
     for number, page in enumerate(document.pages):
-        _read(page._page_box.children[0], None, None, number, runs)
+        flow, *others = page._page_box.children
+        _read(flow, None, None, number, runs)
+        for area in others:
+            if isinstance(area, FootnoteAreaBox):
+                for note in area.children:
+                    notes.setdefault(note.element.get("id") or "", number)
     starts = {key: _starts(unmarked.texts.get(key, ""), found) for key, found in runs.items()}
     pages, last = {}, 0
     for mark in unmarked.marks:
+        if mark.note and mark.note in notes:
+            pages[mark.anchor] = last = notes[mark.note]
+            continue
         at = mark.offset - 1 if mark.in_note and mark.offset else mark.offset
         offsets, numbers = starts.get((mark.section, mark.block), ((), ()))
         n = bisect_right(offsets, at) - 1
@@ -189,14 +206,15 @@ def _starts(text: str, found: list[tuple[int, str]]) -> tuple[list[int], list[in
     """Where in the block's `text` each printed run begins, and its page: the runs matched to the
     text in order. A run may end with a hyphen the line break added, or be set in capitals."""
     offsets, numbers, at = [], [], 0
-    folded = None
+    folded = None  # the text in lower case, when that keeps its length (positions stay the same)
     for number, run in found:
         if text.startswith(run, at):
             size = len(run)
         elif len(run) > 1 and text.startswith(run[:-1], at):  # a hyphen added at the line's end
             size = len(run) - 1
         else:
-            folded = folded if folded is not None else text.lower()
+            if folded is None:
+                folded = text.lower() if len(text.lower()) == len(text) else text
             low = run.lower()
             if len(low) == len(run) and folded.startswith(low, at):
                 size = len(run)

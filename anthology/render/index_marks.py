@@ -125,7 +125,8 @@ def unmark(document: str, strip: bool = True) -> Unmarked:
         stays = True
         if tag and not closing:
             attributes = _attributes(raw)
-            is_ix = tag == "span" and "ix" in attributes.get("class", "").split() and "id" in attributes
+            is_ix = (tag == "span" and "ix" in attributes.get("class", "").split()  # as transforms/index.py
+                     and "id" in attributes and "data-term" in attributes)          # marks a word
             if is_ix:
                 marks.append(Mark(attributes["id"], scan.section, scan.block, scan.offset(), scan.note))
                 stays = not strip

@@ -57,18 +57,21 @@ def _make(book, cache, stage) -> None:
 def _make_apart(book, cache, stage) -> None:
     context = multiprocessing.get_context("spawn")
     reader, writer = context.Pipe(duplex=False)
-    child = context.Process(target=_child, args=(book, cache.folder, _levels(), _limits(), os.getpid(), writer),
+    inbox, outbox = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(inbox, cache.folder, _levels(), _limits(), os.getpid(), writer),
                             name="anthology: making the texts", daemon=True)
     try:
         child.start()
     except OSError as exc:  # no process to be had: made here, as a small edit is
         log.debug("the texts are made in the build's process: no child process (%s)", exc)
-        reader.close()
-        writer.close()
+        for end in (reader, writer, inbox, outbox):
+            end.close()
         _make(book, cache, stage)
         return
     writer.close()  # the child's alone: when it ends, reading ends too, whatever it was writing
+    inbox.close()   # likewise: a child that ends before it reads the book stops the sending
     try:
+        _send(child, outbox, book)
         kind, value = _wait(child, reader)
         child.join(timeout=10)
     finally:
@@ -82,6 +85,22 @@ def _make_apart(book, cache, stage) -> None:
     _take(book, cache, stage, value)
 
 
+def _send(child, outbox, book) -> None:
+    """The book to the child, through a pipe of its own rather than its arguments: a child that
+    ends at once would leave the build writing them for ever."""
+    try:
+        outbox.send(book)
+    except OSError:
+        child.join(timeout=5)
+        raise _stopped(child) from None
+    finally:
+        outbox.close()
+
+
+def _stopped(child):
+    return error("B010", f"the process making the texts stopped unexpectedly (exit status {child.exitcode})")
+
+
 def _wait(child, reader) -> tuple[str, object]:
     """Pass the child's log on as it comes; its outcome: ("made" | "error" | "failed", value)."""
     while True:
@@ -89,8 +108,7 @@ def _wait(child, reader) -> tuple[str, object]:
             kind, value = reader.recv()
         except (EOFError, OSError):
             child.join(timeout=5)
-            raise error("B010", f"the process making the texts stopped unexpectedly "
-                                f"(exit status {child.exitcode})") from None
+            raise _stopped(child) from None
         if kind != "log":
             return kind, value
         logging.getLogger(value.name).handle(value)
@@ -122,7 +140,7 @@ def _limits() -> dict:
     return {name: value for name, value in vars(limits).items() if name.isupper()}
 
 
-def _child(book, folder, levels: dict[str, int], kept_limits: dict, parent: int, writer) -> None:
+def _child(inbox, folder, levels: dict[str, int], kept_limits: dict, parent: int, writer) -> None:
     from . import limits
     from .build import Stages
     from .cache import BuildCache
@@ -139,6 +157,8 @@ def _child(book, folder, levels: dict[str, int], kept_limits: dict, parent: int,
     top.propagate = False
     cache, stage = BuildCache(folder), Stages()
     try:
+        book = inbox.recv()
+        inbox.close()
         _make(book, cache, stage)
         relay.send("made", {"parts": book.parts,
                             "book": {name: getattr(book, name) for name in _BOOK_ATTRIBUTES if hasattr(book, name)},

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 
 import pytest
 from conftest import FIXTURES
@@ -70,3 +71,32 @@ def test_the_childs_warnings_reach_the_build_log(tmp_path, apart):
         build(manifest, only=("epub",))
     said = [r for r in records if r.levelno >= logging.WARNING and "texts/two.md" in r.getMessage()]
     assert said and {r.process for r in said} != {os.getpid()}
+
+
+def test_a_child_that_ends_before_it_starts_stops_the_build_with_b010(tmp_path, apart, monkeypatch):
+    """A child that ends before it has read its arguments (here: its main module ends it) must
+    not leave the build writing to it for ever: the book goes through a pipe of its own, and the
+    build stops with B010."""
+    import sys
+
+    main = tmp_path / "ends.py"
+    main.write_text("import os\nos._exit(3)\n")
+    monkeypatch.setattr(sys.modules["__main__"], "__spec__", None, raising=False)
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", str(main), raising=False)
+    manifest = _copy(tmp_path)
+    book = load_book(load_manifest(manifest))
+    book.parts[1].body += "\n\n" + "A long paragraph to send. " * 20_000  # more than a pipe holds
+    outcome = []
+
+    def make():
+        try:
+            making.make_texts(book, BuildCache(None), Stages())
+        except AnthologyError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=make, daemon=True)  # a hang fails the test, not the session
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "the build still waits on a child that has ended"
+    assert [d.code for d in outcome[0].diagnostics] == ["B010"]
+    assert "exit status 3" in outcome[0].diagnostics[0].message

@@ -9,7 +9,8 @@ is remembered as a block (`data-b`, within its section) and the number of charac
 block's text before it, not counting spaces or the text of notes; on the pages, the text of
 each block is read in order, box by box, and matched to the block's own text, so that a mark
 falls on the page that prints the character it stands before. A mark in a note falls on the
-page of the note's call, as the note does (see `note_policy`).
+page the note is printed on (its call's, see `note_policy`). No link may point to a mark
+(`anthology check` refuses one), so taking the spans out loses no link's target.
 
 A test lays the same HTML out with its spans, and checks that the pages read this way are the
 pages WeasyPrint gives their anchors.

@@ -267,10 +267,10 @@ def test_a_missing_font(good_book, capsys, monkeypatch, tmp_path):
 
     styles = tmp_path / "styles"
     shutil.copytree(STYLES, styles)
-    (styles / "fonts" / "eb-garamond-latin-600-normal.woff2").unlink()
+    (styles / "fonts" / "eb-garamond-latin-600-normal.ttf").unlink()
     monkeypatch.setattr(pdf, "STYLES", styles)
     monkeypatch.setattr(pdf, "OUTPUT_PROFILE", styles / "icc" / pdf.OUTPUT_PROFILE.name)
-    err = build_fails(good_book, capsys, monkeypatch, "B009", "styles/fonts/eb-garamond-latin-600-normal.woff2",
+    err = build_fails(good_book, capsys, monkeypatch, "B009", "styles/fonts/eb-garamond-latin-600-normal.ttf",
                       "--no-cache")
     assert "does not exist" in err
 

@@ -111,14 +111,13 @@ class _Jobs:
 
     def __init__(self, book, cache, css, pdf_options, metadata, styles):
         from ..cache import code_digest, digest
-
-        self.book, self.cache, self.css = book, cache, css
-        # no /ID per chunk: pydyf would write every stream twice to make it, and the merge sets one
         from .pdf import tagged
 
-        # a tagged PDF is one pass with the index's spans, whose page starts these must equal
+        self.book, self.cache, self.css = book, cache, css
         self.common = {**tools_of(book.manifest.root, styles),
+                       # no /ID per chunk: pydyf would write every stream twice to make it, and the merge sets one
                        "pdf_options": {**pdf_options, "pdf_identifier": False}, "metadata": metadata,
+                       # a tagged PDF is one pass with the index's spans, whose page starts these must equal
                        "unmark_index": not tagged(book.manifest.output)}
         self.salt = digest("chunk", cache.versions, code_digest(),
                            self.common, os.environ.get("SOURCE_DATE_EPOCH"))

@@ -2,7 +2,7 @@
 
 The stages are pandoc's reader, the transforms, pandoc's writer, the sanitiser, the block
 numbers, and the `part` cache entry (part_cache.py). On the way every text is a Pandoc AST
-held in Python: for a 1,000-page book about 230 MB, which Python does not give back to the
+held in Python: for a 1,000-page book about 300 MB, which Python does not give back to the
 system once the HTML is made, and the build's process would carry it through the layout and
 the EPUB. So when there is much to make (more than `APART_FROM` characters of Markdown), the
 texts are made in a child process that ends when they are: the build receives the finished

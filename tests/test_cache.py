@@ -320,3 +320,28 @@ def test_a_build_of_one_output_keeps_the_cache_of_the_other(tmp_path):
     with log_records("anthology.render.epub_kept") as pages:
         build(manifest, only=("epub",))
     assert epub_pages(pages) == {"made": {"bibliography", "sources", "index"}, "kept": {"intro", "one", "two"}}
+
+
+def test_an_epub_alone_lays_its_chunks_out_without_their_pdfs(tmp_path):
+    """With no PDF to merge, a chunk's PDF is not written: its layout is kept alone, and the next
+    build of the PDF lays that chunk out again, to the same PDF as a build without the cache."""
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    manifest, cache = root / "manifest.yaml", root / "build" / FOLDER
+    build(manifest)
+    pdfs = set((cache / "chunk-pdf").glob("*.entry"))
+    layouts = set((cache / "chunk").glob("*.entry"))
+    text = root / "texts" / "two.md"
+    text.write_text(text.read_text().replace("markerb1", "markerb1 (edited)", 1))
+
+    with log_records("anthology.render.pdf") as layout:
+        build(manifest, only=("epub",))
+    assert chunks_laid_out(layout) == ["two"]
+    assert set((cache / "chunk-pdf").glob("*.entry")) == pdfs, "no chunk's PDF written, none let go"
+    assert len(set((cache / "chunk").glob("*.entry")) - layouts) == 1, "the new layout is kept"
+
+    with log_records("anthology.render.pdf") as layout:
+        build(manifest)
+    assert chunks_laid_out(layout) == ["two"], "laid out again, for its PDF"
+    build(manifest, root / "nocache", use_cache=False)
+    assert outputs(manifest) == outputs(manifest, root / "nocache")

@@ -37,9 +37,11 @@ class PrintLayout:
 
 def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, folios: bool = True) -> PrintLayout:
     """Lay every chunk out with the numbers we believe until the numbers they give are those;
-    then the folios, unless `folios` is false (only the EPUB's page list is wanted)."""
+    then the folios. With `folios` false no PDF is merged from the chunks (only the EPUB's page
+    list is wanted, or a tagged PDF is laid out in one pass): neither the folios nor the chunks'
+    PDFs are made, a quarter of a chunk's time."""
     chunks = chunking.make_chunks(book)
-    jobs = _Jobs(book, cache, css, pdf_options, metadata, styles)
+    jobs = _Jobs(book, cache, css, pdf_options, metadata, styles, merged=folios)
     believed = _believed(cache, book)
     blank_job = jobs.blank_job()  # laid out with the first round, in case a blank page is wanted
     settled = True
@@ -109,7 +111,7 @@ def tools_of(root, styles) -> dict:
 class _Jobs:
     """Makes the chunks' jobs and gets their results: from this build, the cache, or the workers."""
 
-    def __init__(self, book, cache, css, pdf_options, metadata, styles):
+    def __init__(self, book, cache, css, pdf_options, metadata, styles, merged: bool = True):
         from ..cache import code_digest, digest
         from .pdf import tagged
 
@@ -122,6 +124,7 @@ class _Jobs:
         self.salt = digest("chunk", cache.versions, code_digest(),
                            self.common, os.environ.get("SOURCE_DATE_EPOCH"))
         self.made: dict[str, dict] = {}      # key -> result, this build
+        self.merged = merged                 # whether the chunks' PDFs are wanted
 
     def job(self, chunk, numbers) -> dict:
         from ..cache import digest, resource_digests
@@ -155,8 +158,8 @@ class _Jobs:
         results, missing = {}, []
         for name, job in wanted.items():
             result = self.made.get(job["key"]) or self._cached(job["key"])
-            if result is None:
-                missing.append(job)
+            if result is None:  # a layout is the same with or without its PDF: the key does not say
+                missing.append({**job, "write_pdf": self.merged})
             else:
                 results[name] = result
         if missing:
@@ -180,15 +183,16 @@ class _Jobs:
 
     def _keep(self, job: dict, result: dict) -> None:
         self.made[job["key"]] = result
-        self.cache.write("chunk-pdf", job["key"], result["pdf"])
+        if result["pdf"] is not None:
+            self.cache.write("chunk-pdf", job["key"], result["pdf"])
         self.cache.write_json("chunk", job["key"], {k: v for k, v in result.items() if k != "pdf"})
 
     def _cached(self, key: str) -> dict | None:
         meta = self.cache.read_json("chunk", key)
         if not isinstance(meta, dict) or not {"pages", "anchors", "starts", "folios"} <= meta.keys():
             return None
-        pdf = self.cache.read("chunk-pdf", key)
-        if pdf is None:
+        pdf = self.cache.read("chunk-pdf", key) if self.merged else None  # a layout kept without its PDF
+        if pdf is None and self.merged:                                    # is laid out again for one
             return None
         result = {**meta, "pdf": pdf}
         self.made[key] = result

@@ -283,11 +283,13 @@ def _lay_out(job: dict) -> dict:
     if job.get("folio_pages") not in (None, len(document.pages)):
         raise RuntimeError(f"the folios of {job['chunk']} took {len(document.pages)} pages, "
                            f"not {job['folio_pages']}")
-    set_metadata(document, job["metadata"])
-    pdf = io.BytesIO()
-    document.write_pdf(pdf, **job["pdf_options"])
+    pdf = None
+    if job.get("write_pdf", True):  # not when no PDF is merged from the chunks (print_layout.lay_out)
+        set_metadata(document, job["metadata"])
+        pdf = io.BytesIO()
+        document.write_pdf(pdf, **job["pdf_options"])
     return {"pages": len(document.pages), "anchors": anchors, "starts": starts, "late_notes": late_notes,
-            "folios": [_has_folio(page) for page in document.pages], "pdf": pdf.getvalue()}
+            "folios": [_has_folio(page) for page in document.pages], "pdf": pdf.getvalue() if pdf is not None else None}
 
 
 def _has_folio(page) -> bool:

@@ -23,7 +23,7 @@ import re
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from .blocks import NOTE_CLASSES
+from .blocks import NOTE_CLASSES, is_note
 
 log = logging.getLogger("anthology.render.pdf")
 
@@ -189,7 +189,7 @@ def _read(box, section, block, number: int, runs: dict) -> None:
     if "::" in tag and not tag.endswith(("::first-letter", "::first-line")):
         return
     if element is not None and tag and "::" not in tag:
-        if NOTE_CLASSES & set((element.get("class") or "").split()):
+        if is_note(element):
             return
         if element.get("data-b") is not None:
             block = element.get("data-b")
@@ -210,19 +210,13 @@ def _starts(text: str, found: list[tuple[int, str]]) -> tuple[list[int], list[in
     offsets, numbers, at = [], [], 0
     folded = None  # the text in lower case, when that keeps its length (positions stay the same)
     for number, run in found:
-        if text.startswith(run, at):
-            size = len(run)
-        elif len(run) > 1 and text.startswith(run[:-1], at):  # a hyphen added at the line's end
-            size = len(run) - 1
-        else:
+        size = _matched(text, run, at)
+        if size is None:
             if folded is None:
                 folded = text.lower() if len(text.lower()) == len(text) else text
             low = run.lower()
-            if len(low) == len(run) and folded.startswith(low, at):
-                size = len(run)
-            elif len(low) == len(run) and len(run) > 1 and folded.startswith(low[:-1], at):
-                size = len(run) - 1
-            else:
+            size = _matched(folded, low, at) if len(low) == len(run) else None
+            if size is None:
                 where = folded.find(low[:12], at, at + 200 + len(low)) if len(low) >= 4 else -1
                 if where < 0:
                     log.debug("index: printed text %r not found in its block", run[:40])
@@ -232,3 +226,13 @@ def _starts(text: str, found: list[tuple[int, str]]) -> tuple[list[int], list[in
         numbers.append(number)
         at += size
     return offsets, numbers
+
+
+def _matched(text: str, run: str, at: int) -> int | None:
+    """How much of `text` from `at` the printed `run` covers: all of it, or all but a hyphen the
+    line break added; None if it does not stand there."""
+    if text.startswith(run, at):
+        return len(run)
+    if len(run) > 1 and text.startswith(run[:-1], at):
+        return len(run) - 1
+    return None

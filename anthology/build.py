@@ -14,6 +14,7 @@ from .making import make_texts
 from .manifest import load_manifest
 from .messages import AnthologyError, Diagnostic
 from .model import load_book
+from .render.cover import start_cover
 from .render.epub import package_epub, write_epub
 from .render.html import follows_print_pages
 from .render import workers
@@ -110,11 +111,12 @@ def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> Bui
     if reused < len(book.texts) / 2 and needs_layout(manifest, only):
         workers.warm_up(tools)  # much to lay out: every worker; after an edit, the others would slow pandoc
     make_texts(book, cache, stage)  # pandoc, the transforms, pandoc again, sanitised, numbered, kept
+    cover = start_cover(book) if "epub" in only else None  # drawn while the print edition is laid out
     layout = stage("laying out the print edition", lay_out, book, cache, only)
     if "pdf" in only:  # merged in a worker while the EPUB is packaged here
         pdf = stage("merging the PDF", cache.start_pdf, book, out / f"{manifest.slug}.pdf", layout, start_pdf)
     if "epub" in only:
-        epub = stage("packaging the EPUB", package_epub, book, cache)
+        epub = stage("packaging the EPUB", package_epub, book, cache, cover)
     if "pdf" in only:  # the outputs are put in place last, the PDF first, as each is made
         outputs["pdf"] = stage("writing the PDF", pdf.finish)
     if "epub" in only:

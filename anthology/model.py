@@ -81,6 +81,7 @@ class Book:
     manifest: Manifest
     parts: list[Part]
     page_starts: list = field(default_factory=list)  # filled by the PDF renderer, read by the EPUB
+    derived: dict = field(default_factory=dict)  # what both editions compute from the finished texts, once
 
     @property
     def meta(self) -> dict:

@@ -110,3 +110,11 @@ def chunks_laid_out(records, folios: bool = False) -> list[str]:
     names = [r.getMessage().split(":")[0].removeprefix("laid out ") for r in records
              if getattr(r, "layout_event", None) == "chunk"]
     return [n for n in names if folios or not n.startswith("the folios")]
+
+
+def font_folder(tools: dict) -> str:
+    """In a layout worker: the folder where its font configuration for this book keeps the fonts."""
+    from anthology.render import workers
+
+    fonts, _, _ = workers._tools(tools)
+    return str(fonts._folder)

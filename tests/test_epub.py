@@ -347,6 +347,18 @@ def test_bad_cover_colours_are_a_coded_error(tmp_path):
     assert caught.value.diagnostics[0].code == "E004"
 
 
+def test_a_cover_drawn_beside_the_layout_still_stops_the_build(tmp_path):
+    """The build makes the cover in a thread while the print edition is laid out (cover.start_cover):
+    what is wrong with it stops the build all the same, and no EPUB is written."""
+    from anthology.build import build
+
+    book = _book_with_cover(tmp_path, None, fmt="JPG", raw=b"not an image at all")
+    with pytest.raises(AnthologyError) as caught:
+        build(book.manifest.file, tmp_path / "out", ("epub",))
+    assert [d.code for d in caught.value.diagnostics] == ["E001"]
+    assert not list((tmp_path / "out").glob("*.epub"))
+
+
 # --- hostile texts -------------------------------------------------------------------------------
 
 def test_nothing_unsafe_or_remote_reaches_the_epub(hostile_book):

@@ -75,7 +75,14 @@ class _Citation:
 
 
 def cited_in(book) -> dict[str, list]:
-    """For each entry id, the texts (in book order) that cite it."""
+    """For each entry id, the texts (in book order) that cite it (found once a build: the print
+    edition's bibliography and the EPUB's both show it)."""
+    if "cited_in" not in book.derived:
+        book.derived["cited_in"] = _cited_in(book)
+    return book.derived["cited_in"]
+
+
+def _cited_in(book) -> dict[str, list]:
     out: dict[str, list] = {}
     folded: dict[str, list[str]] = {}  # each text's paragraphs and notes, folded once
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,15 @@ def make_cover(book) -> Cover:
         return _editors_cover(book, Path(epub["cover-image"]))
     data = draw_cover(book.meta, _colors(book, epub.get("cover-colors")))
     return Cover(data, "image/jpeg", "images/cover.jpg", cover_alt(book))
+
+
+def start_cover(book) -> Future:
+    """The cover, made in a thread (`.result()` gives it, or raises what `make_cover` raised):
+    the build draws it while its process waits for the print edition's layout."""
+    executor = ThreadPoolExecutor(1, thread_name_prefix="cover")
+    future = executor.submit(make_cover, book)
+    executor.shutdown(wait=False)
+    return future
 
 
 def _where(book) -> str:

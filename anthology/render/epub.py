@@ -12,6 +12,7 @@ import hashlib
 import io
 import logging
 import zipfile
+from concurrent.futures import Future
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -133,9 +134,10 @@ def _item(uid: str, file_name: str, media_type: str, content: bytes, properties=
     return item
 
 
-def build_epub(book, cache=None) -> tuple[epub.EpubBook, datetime]:
-    """The EPUB's package; each part's page kept in `cache` (a BuildCache) between builds."""
-    cover = make_cover(book)
+def build_epub(book, cache=None, cover: Future | None = None) -> tuple[epub.EpubBook, datetime]:
+    """The EPUB's package; each part's page kept in `cache` (a BuildCache) between builds; `cover`
+    is the cover being made (cover.start_cover), or None to make it now."""
+    cover = cover.result() if cover is not None else make_cover(book)
     pages = build_pages(book, cover, part_trees=False)  # each part's page is made or reused below
     starts = book.page_starts if follows_print_pages(book.manifest) else []
     plan = plan_page_markers(section_files(pages), starts, pages[-1].file_name)
@@ -209,10 +211,10 @@ def reproducible_zip(data: bytes, when: datetime, lang: str) -> bytes:
     return out.getvalue()
 
 
-def package_epub(book, cache=None) -> bytes:
+def package_epub(book, cache=None, cover: Future | None = None) -> bytes:
     """The EPUB's bytes (B003 if it cannot be made); the parts' pages kept in `cache` (epub_kept.py)."""
     try:
-        eb, when = build_epub(book, cache)
+        eb, when = build_epub(book, cache, cover)
         raw = io.BytesIO()
         epub.write_epub(raw, eb, {"epub3_pages": False, "epub3_landmark": False, "mtime": when,
                                   "raise_exceptions": True, "compresslevel": 0})  # compressed once, below

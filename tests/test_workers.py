@@ -7,6 +7,7 @@ import multiprocessing
 import subprocess
 import sys
 import textwrap
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -90,3 +91,44 @@ def test_a_worker_lets_its_fonts_go_when_it_ends(tmp_path):
         executor.shutdown(wait=True)
     assert process.exitcode == 0
     assert not folder.exists()
+
+
+def _pool_with_fonts():
+    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=workers._import_weasyprint)
+    folder = Path(executor.submit(helpers.font_folder, tools_of(FIXTURES / "books" / "tiny", STYLES)).result())
+    assert folder.is_dir() and any(folder.iterdir())
+    return executor, folder, next(iter(executor._processes.values()))
+
+
+def test_a_worker_stopped_after_a_failure_deletes_its_fonts():
+    """After a failed chunk the build stops the workers at once (`_stop`): each deletes its fonts'
+    folder before it goes, instead of leaving 1 MB in the temporary folder at every failure."""
+    executor, folder, process = _pool_with_fonts()
+    workers._stop(executor)
+    for _ in range(100):  # another thread of the build may be the one that sees it end
+        process.join(0.1)
+        if process.exitcode is not None:
+            break
+    assert process.exitcode == 1  # it left by itself, not killed
+    assert not folder.exists()
+
+
+def test_a_worker_whose_build_was_killed_deletes_its_fonts(tmp_path):
+    script = tmp_path / "killed_build.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, sys
+        sys.path[:0] = {[str(Path(helpers.__file__).parent)]!r}
+        if __name__ == "__main__":
+            import test_workers
+            executor, folder, process = test_workers._pool_with_fonts()
+            print(folder, process.pid, flush=True)
+            os._exit(9)  # as if killed: no shutdown, no atexit
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    folder, pid = done.stdout.split()
+    for _ in range(100):  # the worker looks for its build every 0.2 s
+        if not Path(folder).exists() and not Path(f"/proc/{pid}").exists():
+            break
+        time.sleep(0.1)
+    assert not Path(folder).exists()

@@ -15,6 +15,7 @@ import atexit
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -76,13 +77,32 @@ def shut_down() -> None:
 
 
 def _stop(executor: ProcessPoolExecutor) -> None:
-    """Stop the workers at once: kill what they are doing."""
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
+    """Stop the workers at once. Each is asked to end (it deletes its fonts' folders and leaves,
+    see `_on_terminate`), and killed if it has not within `STOP_GRACE` seconds."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
         try:
-            process.kill()
+            process.terminate()
         except (OSError, ValueError, AttributeError):
             pass
     executor.shutdown(wait=False, cancel_futures=True)
+    threading.Thread(target=_kill_if_alive, args=(processes,), daemon=True).start()
+
+
+STOP_GRACE = 2.0
+
+
+def _kill_if_alive(processes) -> None:
+    import time
+
+    until = time.monotonic() + STOP_GRACE
+    for process in processes:
+        try:
+            process.join(max(0.0, until - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+        except (OSError, ValueError, AttributeError, AssertionError):
+            pass
 
 
 def _abandon() -> None:
@@ -147,6 +167,7 @@ def _import_weasyprint() -> None:
     import_weasyprint()  # the point: it takes half a second
     atexit.register(_leave_at_once)
     atexit.register(_forget_fonts)  # runs first
+    signal.signal(signal.SIGTERM, _on_terminate)
     threading.Thread(target=_exit_with_the_build, args=(os.getppid(),), daemon=True).start()
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
@@ -163,7 +184,25 @@ def _exit_with_the_build(parent: int) -> None:
 
     while os.getppid() == parent:
         time.sleep(0.2)
+    _remove_font_folders()
     os._exit(1)
+
+
+def _on_terminate(signum, frame) -> None:
+    """Stopped by the build (`_stop`): what it was doing is dropped, its fonts' folders deleted."""
+    _remove_font_folders()
+    os._exit(1)
+
+
+def _remove_font_folders() -> None:
+    """WeasyPrint copies a book's fonts into a temporary folder, which only the font configuration's
+    `__del__` deletes: a worker that leaves at once deletes them itself (1 MB a book)."""
+    import shutil
+
+    for fonts, _ in list(_styles.values()):
+        folder = getattr(fonts, "_folder", None)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _forget_fonts() -> None:

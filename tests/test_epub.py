@@ -541,7 +541,11 @@ def test_index_labels_use_titles_where_surnames_would_be_ambiguous():
 
 @pytest.mark.parametrize("name, family", [("John Smith", "Smith"), ("Smith, John", "Smith"),
                                           ("Martin Luther King Jr.", "King"), ("Martin Luther King, Jr.", "King"),
-                                          (["Anton Pannekoek", "Karl Korsch"], "Pannekoek"), ("", ""), (None, "")])
+                                          (["Anton Pannekoek", "Karl Korsch"], "Pannekoek"), ("", ""), (None, ""),
+                                          ("Ursula K. Le Guin", "Le Guin"), ("Martin Van Buren", "Van Buren"),
+                                          ("Juana Inés De la Cruz", "De la Cruz"), ("Vincent van Gogh", "Gogh"),
+                                          ("Johannes Diderik van der Waals", "Waals"), ("Van Morrison", "Morrison"),
+                                          ("Le Guin, Ursula K.", "Le Guin")])
 def test_surnames_as_an_index_gives_them(name, family):
     from anthology.render.index import surname
     assert surname(name) == family

@@ -103,7 +103,9 @@ def _cited_in(book) -> dict[str, list]:
 
 
 def short_name(part) -> str:
-    author = part.author.split()[-1] if part.author else part.title
+    from .index import surname
+
+    author = surname(part.author) if part.author else part.title
     return f"{author} {part.meta.get('date', '')}".strip()
 
 

@@ -59,11 +59,16 @@ def _first_in_each_part(book) -> dict[str, dict[str, str]]:
 
 
 _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
+_PARTICLES = {"da", "das", "de", "del", "della", "den", "der", "des", "di", "do", "dos", "du", "la", "le", "les",
+              "st.", "ten", "ter", "van", "von"}
 
 
 def surname(name) -> str:
     """The family name as an index would give it: "Smith, John" and "John Smith" are Smith,
-    "Martin Luther King Jr." is King; the first of several authors."""
+    "Martin Luther King Jr." is King; the first of several authors. A particle written with a
+    capital belongs to it ("Ursula K. Le Guin" is Le Guin, "Martin Van Buren" Van Buren), one in
+    lower case does not ("Vincent van Gogh" is Gogh, as Chicago has it); "Gogh, Vincent van" or
+    "van Gogh, Vincent" say otherwise."""
     if isinstance(name, list):
         name = name[0] if name else ""
     name = " ".join(str(name or "").split())
@@ -75,7 +80,14 @@ def surname(name) -> str:
     words = name.split()
     while len(words) > 1 and words[-1].lower() in _SUFFIXES:
         words.pop()
-    return words[-1] if words else ""
+    if not words:
+        return ""
+    first = len(words) - 1
+    while first > 1 and words[first - 1].lower() in _PARTICLES:  # the first word is a given name
+        first -= 1
+    while first < len(words) - 1 and not words[first][0].isupper():
+        first += 1
+    return " ".join(words[first:])
 
 
 def part_labels(book) -> dict[str, str]:

@@ -24,7 +24,8 @@ def spaced_hyphens_to_dashes(part) -> None:
             setattr(part, attr, walk(tree, visit))
 
 
-_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)|(?<=s)'(?=\s|$)|'(?=\d\d)")
+_ELIDED = r"(?i:tis|twas|twere|twill|twould|em|cause|til|n)\b"  # 'Tis, 'em, rock 'n' roll: not quotes
+_APOSTROPHE = re.compile(rf"(?<=\w)'(?=\w)|(?<=s)'(?=\s|$)|'(?=\d\d)|'(?={_ELIDED})")
 _OPEN_SINGLE = re.compile(r"(^|(?<=[\s(\[]))'")
 _OPEN_DOUBLE = re.compile(r'(^|(?<=[\s(\[]))"')
 

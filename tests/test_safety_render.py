@@ -218,6 +218,25 @@ def test_pandoc_runs_only_in_anthology_pandoc():
             f"{path} runs pandoc itself"
 
 
+def test_the_pandoc_that_came_with_us_unless_another_is_named(monkeypatch, tmp_path):
+    """The pandoc pypandoc-binary installed, found without running every pandoc on the machine;
+    PYPANDOC_PANDOC names another."""
+    other = tmp_path / "pandoc"
+    other.write_text("#!/bin/sh\necho 'pandoc 3.9'\n")
+    other.chmod(0o755)
+    pandoc.pandoc_path.cache_clear()
+    try:
+        ours = Path(pandoc.pandoc_path())
+        assert (ours.parent.name, ours.parent.parent.name) == ("files", "pypandoc")
+        monkeypatch.setenv("PYPANDOC_PANDOC", str(other))
+        monkeypatch.setattr(pandoc.pypandoc, "__pandoc_path", None)  # what pypandoc found before
+        pandoc.pandoc_path.cache_clear()
+        assert pandoc.pandoc_path() == str(other)
+    finally:
+        monkeypatch.delenv("PYPANDOC_PANDOC")
+        pandoc.pandoc_path.cache_clear()
+
+
 def test_pandoc_runs_sandboxed_with_a_heap_limit(monkeypatch):
     seen = []
     real = pandoc.subprocess.run

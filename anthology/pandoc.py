@@ -163,10 +163,18 @@ def check_csl(csl: Path, where: str | None = None) -> None:
                                 f"'{link.get('href')}'", file=name, line=link.sourceline)
 
 
+# `nocite: @*`: citeproc tells apart every work of the bibliography, as the bibliography page
+# does ("Brinton 1970a", "1970b"), not only the works one text happens to cite.
+NOCITE_ALL = {"t": "MetaInlines", "c": [{"t": "Cite", "c": [[{
+    "citationId": "*", "citationPrefix": [], "citationSuffix": [], "citationMode": {"t": "NormalCitation"},
+    "citationNoteNum": 1, "citationHash": 0}], [{"t": "Str", "c": "@*"}]]}]}
+
+
 def ast_to_html(ast: dict, citeproc: list[str] | None = None, where: str | None = None) -> str:
     extra = ["--wrap=none"] + (citeproc or [])
     if citeproc:
         extra += ["-M", "suppress-bibliography=true"]
+        ast = {**ast, "meta": {**ast.get("meta", {}), "nocite": NOCITE_ALL}}
     return _run(json.dumps(ast), "html5", "json", extra, where)
 
 

@@ -74,6 +74,24 @@ def test_editors_citations_are_rendered_by_citeproc(tiny_book):
     assert _page_of_text(str(out["pdf"]), "as Carr showed long ago (Carr 1966, 73)")
 
 
+def test_two_works_of_one_author_and_year_are_told_apart_as_the_bibliography_does(tmp_path):
+    """A text citing one of two works Brinton published in 1970 says which, with the letter the
+    bibliography page gives it (the texts' citations are disambiguated over the whole bibliography)."""
+    from anthology import pandoc
+
+    bib = tmp_path / "bibliography.yaml"
+    bib.write_text("references:\n"
+                   "- {id: bolsheviks, type: book, title: The Bolsheviks and Workers' Control,\n"
+                   "   author: [{family: Brinton, given: Maurice}], issued: {date-parts: [[1970]]}}\n"
+                   "- {id: paris, type: book, title: Paris May 1968,\n"
+                   "   author: [{family: Brinton, given: Maurice}], issued: {date-parts: [[1970]]}}\n")
+    args = pandoc.citeproc_args(bib, pandoc.DEFAULT_CSL)
+    text = pandoc.ast_to_html(pandoc.markdown_to_ast("As Brinton showed [@bolsheviks, 12]."), args)
+    page = " ".join(pandoc.bibliography_html(bib, pandoc.DEFAULT_CSL).split())
+    assert "(Brinton 1970b, 12)" in text
+    assert "Brinton, Maurice. 1970b. <em>The Bolsheviks and Workers’ Control</em>" in page
+
+
 @pytest.fixture
 def book(tmp_path):
     dest = tmp_path / "book"

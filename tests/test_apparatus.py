@@ -141,7 +141,8 @@ def test_smart_typography_for_plain_strings():
     assert smart("Workers' Control -- \"the '70s\"...") == "Workers’ Control – “the ’70s”…"
     assert smart("'quoted' and Brinton's") == "‘quoted’ and Brinton’s"
     assert smart("'Tis a pity, 'twas said, rock 'n' roll") == "’Tis a pity, ’twas said, rock ’n’ roll"
-    assert smart("'Em and 'cause 'til 'tisane'") == "’Em and ’cause ’til ‘tisane’"
+    assert smart("'Em, they said; 'tisane', 'em', 'n-gram models', the variable 'n'") == \
+        "’Em, they said; ‘tisane’, ‘em’, ‘n-gram models’, the variable ‘n’"
 
 
 # The default book ------------------------------------------------------------------

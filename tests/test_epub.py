@@ -545,6 +545,8 @@ def test_index_labels_use_titles_where_surnames_would_be_ambiguous():
                                           ("Ursula K. Le Guin", "Le Guin"), ("Martin Van Buren", "Van Buren"),
                                           ("Juana Inés De la Cruz", "De la Cruz"), ("Vincent van Gogh", "Gogh"),
                                           ("Johannes Diderik van der Waals", "Waals"), ("Van Morrison", "Morrison"),
+                                          ("Le Corbusier", "Le Corbusier"), ("Carlos De Los Santos", "De Los Santos"),
+                                          ("Martin Van Buren Jr.", "Van Buren"), ("de Gaulle", "Gaulle"),
                                           ("Le Guin, Ursula K.", "Le Guin")])
 def test_surnames_as_an_index_gives_them(name, family):
     from anthology.render.index import surname

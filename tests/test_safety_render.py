@@ -224,6 +224,7 @@ def test_the_pandoc_that_came_with_us_unless_another_is_named(monkeypatch, tmp_p
     other = tmp_path / "pandoc"
     other.write_text("#!/bin/sh\necho 'pandoc 3.9'\n")
     other.chmod(0o755)
+    monkeypatch.delenv("PYPANDOC_PANDOC", raising=False)
     pandoc.pandoc_path.cache_clear()
     try:
         ours = Path(pandoc.pandoc_path())
@@ -233,7 +234,7 @@ def test_the_pandoc_that_came_with_us_unless_another_is_named(monkeypatch, tmp_p
         pandoc.pandoc_path.cache_clear()
         assert pandoc.pandoc_path() == str(other)
     finally:
-        monkeypatch.delenv("PYPANDOC_PANDOC")
+        monkeypatch.undo()
         pandoc.pandoc_path.cache_clear()
 
 

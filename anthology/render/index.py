@@ -59,16 +59,17 @@ def _first_in_each_part(book) -> dict[str, dict[str, str]]:
 
 
 _SUFFIXES = {"jr", "jr.", "sr", "sr.", "ii", "iii", "iv"}
-_PARTICLES = {"da", "das", "de", "del", "della", "den", "der", "des", "di", "do", "dos", "du", "la", "le", "les",
-              "st.", "ten", "ter", "van", "von"}
+_PARTICLES = {"da", "dal", "das", "de", "dei", "degli", "del", "della", "den", "der", "des", "di", "do", "dos", "du",
+              "la", "las", "le", "les", "los", "st.", "ten", "ter", "van", "vom", "von", "y", "zu", "zur"}
+_GIVEN_NAMES = {"van", "del"}  # particles that are also given names: Van Morrison is Morrison
 
 
 def surname(name) -> str:
     """The family name as an index would give it: "Smith, John" and "John Smith" are Smith,
     "Martin Luther King Jr." is King; the first of several authors. A particle written with a
-    capital belongs to it ("Ursula K. Le Guin" is Le Guin, "Martin Van Buren" Van Buren), one in
-    lower case does not ("Vincent van Gogh" is Gogh, as Chicago has it); "Gogh, Vincent van" or
-    "van Gogh, Vincent" say otherwise."""
+    capital belongs to it ("Ursula K. Le Guin" is Le Guin, "Martin Van Buren" Van Buren, "Le
+    Corbusier" Le Corbusier), one in lower case does not ("Vincent van Gogh" is Gogh, as Chicago
+    has it); the form with a comma says otherwise ("van Gogh, Vincent")."""
     if isinstance(name, list):
         name = name[0] if name else ""
     name = " ".join(str(name or "").split())
@@ -83,8 +84,10 @@ def surname(name) -> str:
     if not words:
         return ""
     first = len(words) - 1
-    while first > 1 and words[first - 1].lower() in _PARTICLES:  # the first word is a given name
+    while first > 0 and words[first - 1].lower() in _PARTICLES:
         first -= 1
+    if first == 0 and len(words) > 1 and words[0].lower() in _GIVEN_NAMES:
+        first = 1
     while first < len(words) - 1 and not words[first][0].isupper():
         first += 1
     return " ".join(words[first:])

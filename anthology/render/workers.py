@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import weakref
 from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger("anthology.render.pdf")
@@ -93,16 +94,21 @@ STOP_GRACE = 2.0
 
 
 def _kill_if_alive(processes) -> None:
-    import time
+    """Kill the workers that have not ended within STOP_GRACE. Their sentinels say which: one that
+    has ended may already have been reaped by the pool's own thread, and its number reused."""
+    from multiprocessing.connection import wait
 
-    until = time.monotonic() + STOP_GRACE
-    for process in processes:
-        try:
-            process.join(max(0.0, until - time.monotonic()))
-            if process.is_alive():
+    try:
+        sentinels = {process.sentinel: process for process in processes}
+        ended = set(wait(list(sentinels), STOP_GRACE))
+    except (OSError, ValueError, AttributeError):
+        return
+    for sentinel, process in sentinels.items():
+        if sentinel not in ended:
+            try:
                 process.kill()
-        except (OSError, ValueError, AttributeError, AssertionError):
-            pass
+            except (OSError, ValueError, AttributeError):
+                pass
 
 
 def _abandon() -> None:
@@ -157,6 +163,7 @@ def submit(fn, *args):
 # --- in the worker ------------------------------------------------------------------------------
 
 KEEP_BOOKS = 2
+_font_configurations: weakref.WeakSet = weakref.WeakSet()  # every one alive, for `_remove_font_folders`
 _fetchers: dict[tuple, object] = {}  # (styles folder, its digest, book folder) -> its fetcher
 _styles: dict[tuple, tuple] = {}    # the same -> (font configuration, stylesheet)
 
@@ -188,7 +195,7 @@ def _exit_with_the_build(parent: int) -> None:
     os._exit(1)
 
 
-def _on_terminate(signum, frame) -> None:
+def _on_terminate(signum, frame) -> None:  # noqa: ARG001
     """Stopped by the build (`_stop`): what it was doing is dropped, its fonts' folders deleted."""
     _remove_font_folders()
     os._exit(1)
@@ -199,7 +206,7 @@ def _remove_font_folders() -> None:
     `__del__` deletes: a worker that leaves at once deletes them itself (1 MB a book)."""
     import shutil
 
-    for fonts, _ in list(_styles.values()):
+    for fonts in list(_font_configurations):
         folder = getattr(fonts, "_folder", None)
         if folder:
             shutil.rmtree(folder, ignore_errors=True)
@@ -210,6 +217,7 @@ def _forget_fonts() -> None:
     `FontConfiguration.__del__` fails noisily at interpreter shutdown otherwise)."""
     import gc
 
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # leaving already: half-deleted folders are not dropped
     _styles.clear()
     _extra.clear()
     _fetchers.clear()
@@ -218,7 +226,8 @@ def _forget_fonts() -> None:
 
 def _leave_at_once() -> None:
     """End the worker once its fonts are let go: tearing WeasyPrint's modules down would make
-    the build wait another tenth of a second at its end."""
+    the build wait another tenth of a second at its end. (Its exit status is then 0, whatever
+    ended it; what it did for the build came back as results.)"""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
@@ -269,6 +278,7 @@ def _tools(job: dict):
     fetcher.refused.clear()
     if key not in _styles:  # loads the fonts, which the fetcher may refuse
         fonts = FontConfiguration()
+        _font_configurations.add(fonts)  # before its folder is made, as the stylesheet loads the fonts
         _styles[key] = fonts, CSS(filename=str(Path(job["styles"]) / "print.css"), font_config=fonts,
                                   url_fetcher=fetcher)
     fonts, stylesheet = _styles[key]

@@ -24,8 +24,9 @@ def spaced_hyphens_to_dashes(part) -> None:
             setattr(part, attr, walk(tree, visit))
 
 
-_ELIDED = r"(?i:tis|twas|twere|twill|twould|em|cause|til|n)\b"  # 'Tis, 'em, rock 'n' roll: not quotes
-_APOSTROPHE = re.compile(rf"(?<=\w)'(?=\w)|(?<=s)'(?=\s|$)|'(?=\d\d)|'(?={_ELIDED})")
+# 'Tis, 'em, rock 'n' roll: an apostrophe where a word was cut short, not an opening quote
+_ELIDED = r"'(?=(?i:tis|twas|twere|twill|twould|em)(?![\w'-]))|(?<=\w )'(?=n' \w)"
+_APOSTROPHE = re.compile(rf"(?<=\w)'(?=\w)|(?<=s)'(?=\s|$)|'(?=\d\d)|{_ELIDED}")
 _OPEN_SINGLE = re.compile(r"(^|(?<=[\s(\[]))'")
 _OPEN_DOUBLE = re.compile(r'(^|(?<=[\s(\[]))"')
 

@@ -11,6 +11,7 @@ from .messages import AnthologyError
 log = logging.getLogger("anthology")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130  # as a shell reports a command that Ctrl-C stopped
 
 
 def _verbosity(args) -> int:
@@ -79,6 +80,7 @@ exit status:
   0  no errors (warnings allowed, unless --strict)
   1  errors found (with --strict, warnings count as errors)
   2  usage error: bad arguments, or no manifest at the given path
+  130  stopped by Ctrl-C
 
 Diagnostics go to standard output, sorted by file and line, as
 FILE:LINE:COL: SEVERITY CODE: message. Hint: ..., then a one-line summary.
@@ -215,3 +217,6 @@ def main(argv: list[str] | None = None) -> int:
         for diagnostic in exc.diagnostics:
             print(diagnostic.format(), file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:  # outputs are renamed into place whole: the last good ones are untouched
+        print("anthology: stopped (Ctrl-C); the outputs already built are as they were", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -166,6 +166,8 @@ def _child(inbox, folder, levels: dict[str, int], kept_limits: dict, parent: int
                             "stages": stage.times})
     except AnthologyError as exc:
         relay.send("error", exc.diagnostics)
+    except KeyboardInterrupt:  # Ctrl-C reached the whole command: the build stops, and says so
+        return
     except BaseException:  # noqa: BLE001 (it is reported to the build, which raises it)
         import traceback
         relay.send("failed", traceback.format_exc())

@@ -118,3 +118,18 @@ def font_folder(tools: dict) -> str:
 
     fonts, _, _ = workers._tools(tools)
     return str(fonts._folder)
+
+
+def living_in_group(group: int) -> list[int]:
+    """The processes of a process group still running (Linux's /proc), zombies left out."""
+    from pathlib import Path
+
+    living = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            living.append(int(stat.parent.name))
+    return living

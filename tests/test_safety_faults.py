@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import pages_containing
+from helpers import living_in_group, pages_containing
 from test_safety_support import Book, build_fails, copy_good_book, good_book  # noqa: F401 (fixture)
 
 from anthology.cli import main
@@ -90,6 +90,29 @@ def test_a_kill_while_writing_keeps_the_previous_outputs(good_book, capsys, monk
     after = good_book.outputs()
     assert set(after) == set(before) and all(after[name] != before[name] for name in ("tiny.pdf", "tiny.epub"))
     assert pages_containing(str(good_book.build / "tiny.pdf"), "a sentence added before the killed build")
+
+
+def _new_group_with_ctrl_c() -> None:
+    os.setsid()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # not ignored, as a command run in the background has it
+
+
+def test_ctrl_c_stops_a_build_quietly_and_keeps_the_outputs(good_book):
+    """Ctrl-C reaches the build and its workers (a terminal signals the whole group): the build
+    says it stopped, exits 130 without a traceback, and the last good outputs stay; no worker lives on."""
+    before = good_book.outputs()
+    good_book.replace("texts/two.md", "markerb2", "markerb2, a sentence added before Ctrl-C,")
+    child = _child(good_book, hold=".pdf", preexec=_new_group_with_ctrl_c)
+    _wait_for_temp(good_book, child, ".pdf")
+    os.killpg(child.pid, signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err.decode()
+    assert "stopped (Ctrl-C)" in err.decode() and "Traceback" not in err.decode(), err.decode()
+    assert good_book.outputs() == before
+    deadline = time.time() + 10
+    while living_in_group(child.pid) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not living_in_group(child.pid), "a worker outlived its build"
 
 
 def test_two_builds_into_one_folder(good_book, tiny_book, tmp_path, capsys, monkeypatch):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, ROOT
+from helpers import living_in_group
 
 from anthology.progress import NORMAL, QUIET, BuildProgress
 from anthology.watch import Changes, describe
@@ -22,14 +23,20 @@ from anthology.watch import Changes, describe
 TIMEOUT = 90
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """A command started in the background inherits an ignored SIGINT; a terminal's does not."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Watcher:
     """`anthology watch` in a subprocess, its output read line by line."""
 
-    def __init__(self, manifest: Path):
+    def __init__(self, manifest: Path, session: bool = False):
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
         env.pop("CI", None)
         self.proc = subprocess.Popen([sys.executable, "-m", "anthology", "watch", str(manifest), "--debounce", "0.3"],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                     start_new_session=session, preexec_fn=_ctrl_c_as_in_a_terminal)
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -54,9 +61,13 @@ class Watcher:
                 return got
         raise AssertionError(f"no line with {needles}; output so far:\n" + "\n".join(self.seen))
 
-    def stop(self) -> int:
+    def stop(self, group: bool = False) -> int:
+        """Ctrl-C: to the watcher, or (`group`) to it and every process it started, as a terminal does."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+            if group:
+                os.killpg(self.proc.pid, signal.SIGINT)
+            else:
+                self.proc.send_signal(signal.SIGINT)
         try:
             return self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -102,6 +113,29 @@ def test_watch_rebuilds_on_save_and_survives_a_broken_text(book):
     assert code == 0
     watcher.wait_for("stopped watching")
     assert not list((book / "build").glob(".anthology-tmp-*"))
+
+
+def test_ctrl_c_stops_the_watcher_and_its_workers_quietly(book):
+    """A terminal's Ctrl-C reaches the layout workers too: they leave it to the watcher, which
+    stops them; nobody prints a traceback, and no font folder is left behind."""
+    watcher = Watcher(book / "manifest.yaml", session=True)
+    try:
+        watcher.wait_for("first build: built pdf, epub")
+        assert len(living_in_group(watcher.proc.pid)) > 1, "the layout workers are running"
+    finally:
+        code = watcher.stop(group=True)
+    watcher.wait_for("stopped watching")
+    time.sleep(1)
+    assert code == 0
+    assert not [line for line in watcher.seen + _rest(watcher) if "Traceback" in line or "KeyboardInterrupt" in line]
+    assert living_in_group(watcher.proc.pid) == []
+
+
+def _rest(watcher) -> list[str]:
+    lines = []
+    while not watcher.lines.empty():
+        lines.append(watcher.lines.get())
+    return lines
 
 
 def test_changes_are_debounced_and_transient_files_left_out(tmp_path):

@@ -64,7 +64,7 @@ def warm_up(tools: dict | None = None, count: int | None = None) -> None:
     try:
         executor = pool()
         for _ in range(min(count or worker_count(), worker_count())):
-            executor.submit(_prepare, tools) if tools else executor.submit(_nothing)
+            _submit(executor, _prepare, tools) if tools else _submit(executor, _nothing)
     except (BrokenProcessPool, RuntimeError, OSError) as exc:  # the layout will say it, with a code
         log.debug("the layout workers could not be started now: %s", exc)
 
@@ -138,7 +138,7 @@ def run(jobs: list[dict]):
     finished = False
     try:
         executor = pool()
-        futures = {executor.submit(lay_out_chunk, job): job for job in jobs}
+        futures = {_submit(executor, lay_out_chunk, job): job for job in jobs}
         allowed = limits.CHUNK_TIMEOUT * max(1, -(-len(jobs) // worker_count()))
         for future in as_completed(futures, timeout=allowed):
             result = future.result()
@@ -157,7 +157,20 @@ def run(jobs: list[dict]):
 
 def submit(fn, *args):
     """`fn(*args)` in a worker: its Future (the function must be importable and return a value)."""
-    return pool().submit(fn, *args)
+    return _submit(pool(), fn, *args)
+
+
+def _submit(executor: ProcessPoolExecutor, fn, *args):
+    """`executor.submit`, which may start a worker: started with Ctrl-C blocked, the worker never
+    sees it (a terminal sends it to every process of the command; the build stops its workers).
+    Ctrl-C pressed meanwhile reaches the build as soon as the worker is started."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: the worker ignores it once it runs
+        return executor.submit(fn, *args)
+    kept = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return executor.submit(fn, *args)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, kept)
 
 
 # --- in the worker ------------------------------------------------------------------------------
@@ -175,6 +188,7 @@ def _import_weasyprint() -> None:
     atexit.register(_leave_at_once)
     atexit.register(_forget_fonts)  # runs first
     signal.signal(signal.SIGTERM, _on_terminate)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the build stops its workers
     threading.Thread(target=_exit_with_the_build, args=(os.getppid(),), daemon=True).start()
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     logging.getLogger("fontTools").setLevel(logging.ERROR)

@@ -162,6 +162,33 @@ def test_an_edit_to_one_text_lays_out_that_text_alone(tmp_path):
     assert any("markerq2" in page for page in pdf_pages(str(root / "build" / "tiny.pdf")))
 
 
+def test_a_first_build_writes_no_pdf_for_a_chunk_printing_stand_in_numbers(tmp_path, monkeypatch):
+    """Believing no numbers yet, the first round prints stand-ins (page 0) where a chunk prints
+    pages of other chunks: such a chunk is laid out again, so its first PDF is not written, nor
+    its first layout kept; every other chunk's is, and the second round uses them."""
+    from anthology.cache import BuildCache
+
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    sent, real = [], workers.run
+
+    def recorded(jobs):
+        sent.extend(jobs)
+        yield from real(jobs)
+
+    monkeypatch.setattr(workers, "run", recorded)
+    build(root / "manifest.yaml")
+    stand_ins = [job for job in sent if 'data-page="0"' in job["html"]]
+    assert {job["chunk"] for job in stand_ins} >= {"the prelims"}
+    assert all(job["write_pdf"] is False for job in stand_ins)
+    others = [job for job in sent if not job.get("placeholder")]
+    assert others and all(job["write_pdf"] for job in others)
+    names = [job["chunk"] for job in sent]
+    assert all(names.count(job["chunk"]) >= 2 for job in stand_ins), "laid out again, with a PDF"
+    cache = BuildCache(root / "build" / ".cache")
+    assert all(cache.read_json("chunk", job["key"]) is None for job in stand_ins), "not kept"
+
+
 def test_a_text_that_grows_moves_the_later_folios_not_the_later_chunks(tmp_path):
     """Pages more in one text: the chunks after it keep their layout, and so do the folios, laid out
     in blocks of 32 pages whatever the book's length; the contents and the index, whose numbers

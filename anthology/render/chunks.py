@@ -108,6 +108,11 @@ def chunk_html(book, chunk: Chunk, css: str, numbers: Numbers) -> str:
     return pages.html_document(book, css + start, [body])
 
 
+def prints_pages(html: str) -> bool:
+    """Whether a chunk's HTML prints the page of a target in another chunk (see `chunk_html`)."""
+    return ' data-page="' in html
+
+
 def folio_html(book, css: str, block: int) -> str:
     """The `block`-th run of FOLIO_BLOCK pages of the book, holding nothing but their folios.
     A block does not depend on the book's length: a book that grows needs only new blocks."""

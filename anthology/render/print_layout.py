@@ -131,8 +131,11 @@ class _Jobs:
 
         html = chunking.chunk_html(self.book, chunk, self.css, numbers)
         key = digest(self.salt, html, resource_digests(html, self.book.manifest.root))
+        # believing no numbers (a first build), a chunk that prints page numbers prints stand-ins,
+        # and will be laid out again with the real ones: its PDF is not written (a third of its time)
+        placeholder = not numbers.starts and (chunk.start_matters or chunking.prints_pages(html))
         return {**self.common, "chunk": chunk.name, "html": html, "starts": True,
-                "extra_css": chunking.CHUNK_CSS, "key": key}
+                "extra_css": chunking.CHUNK_CSS, "key": key, "placeholder": placeholder}
 
     def folio_jobs(self, pages: int) -> dict[str, dict]:
         """The blocks of folios for a book of this many pages."""
@@ -158,8 +161,10 @@ class _Jobs:
         results, missing = {}, []
         for name, job in wanted.items():
             result = self.made.get(job["key"]) or self._cached(job["key"])
+            if result is not None and self.merged and result["pdf"] is None:  # a stand-in was right after all
+                result = None
             if result is None:  # a layout is the same with or without its PDF: the key does not say
-                missing.append({**job, "write_pdf": self.merged})
+                missing.append({**job, "write_pdf": self.merged and not job.get("placeholder")})
             else:
                 results[name] = result
         if missing:
@@ -183,6 +188,8 @@ class _Jobs:
 
     def _keep(self, job: dict, result: dict) -> None:
         self.made[job["key"]] = result
+        if job.get("placeholder") and result["pdf"] is None:  # of no use to another build
+            return
         if result["pdf"] is not None:
             self.cache.write("chunk-pdf", job["key"], result["pdf"])
         self.cache.write_json("chunk", job["key"], {k: v for k, v in result.items() if k != "pdf"})

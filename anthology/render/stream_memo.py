@@ -4,7 +4,9 @@ pydyf (WeasyPrint's PDF writer) compresses every stream at level 9 each time a P
 Every chunk of the print edition embeds the press's colour profile (430 kB, twice: as the
 output intent and as the pages' colour space), which alone took a third of a chunk's writing.
 A layout worker writes dozens of chunks, so it keeps the compressed bytes of large streams by
-their digest. zlib is deterministic: the bytes are the ones pydyf would have made.
+their digest. It also compresses them at zlib's level 6 rather than pydyf's 9: the profile then
+takes 7 ms instead of 53 ms in each worker's first chunk, for 0.7 % more bytes. zlib is
+deterministic, so the same stream always gives the same bytes.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import types
 import zlib
 
 LARGE = 64 * 1024       # smaller streams (pages, font subsets) are rarely written twice
+LARGE_LEVEL = 6         # zlib's level for them
 KEEP = 16               # large streams remembered
 _made: dict[tuple[int, bytes], bytes] = {}
 _installed = False
@@ -34,13 +37,14 @@ class _Compressor:
         self.pieces = []
         if len(data) < LARGE:
             return zlib.compress(data, self.level)
-        key = (self.level, hashlib.blake2b(data, digest_size=20).digest())
+        level = min(self.level, LARGE_LEVEL) if self.level >= 0 else LARGE_LEVEL
+        key = (level, hashlib.blake2b(data, digest_size=20).digest())
         if key in _made:
             _made[key] = _made.pop(key)  # the most recently used is the last to go
         else:
             while len(_made) >= KEEP:
                 _made.pop(next(iter(_made)))
-            _made[key] = zlib.compress(data, self.level)
+            _made[key] = zlib.compress(data, level)
         return _made[key]
 
 

@@ -189,6 +189,25 @@ def test_a_first_build_writes_no_pdf_for_a_chunk_printing_stand_in_numbers(tmp_p
     assert all(cache.read_json("chunk", job["key"]) is None for job in stand_ins), "not kept"
 
 
+def test_the_index_waits_for_the_rounds_that_move_other_chunks(tmp_path, monkeypatch):
+    """The index prints every chunk's pages and moves none: after the first round, it is laid out
+    only in a round that lays out no part, so it is laid out once with the pages they settle on."""
+    rounds, real = [], workers.run
+
+    def recorded(jobs):
+        rounds.append([job["chunk"] for job in jobs])
+        yield from real(jobs)
+
+    monkeypatch.setattr(workers, "run", recorded)
+    build(ROOT / "manifest.yaml", tmp_path / "out")  # a first build: its own cache
+    parts = {part.id for part in load_book(load_manifest(ROOT / "manifest.yaml")).parts} - {"index"}
+    assert "index" in rounds[0] and len(rounds) >= 3
+    later = [names for names in rounds[1:] if "index" in names]
+    assert len(later) == 1, rounds
+    assert not parts & set(later[0]), "laid out beside no part"
+    assert parts & {name for names in rounds[1:] for name in names}, "parts were laid out again after the first round"
+
+
 def test_a_text_that_grows_moves_the_later_folios_not_the_later_chunks(tmp_path):
     """Pages more in one text: the chunks after it keep their layout, and so do the folios, laid out
     in blocks of 32 pages whatever the book's length; the contents and the index, whose numbers

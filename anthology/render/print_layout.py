@@ -44,16 +44,18 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, fo
     jobs = _Jobs(book, cache, css, pdf_options, metadata, styles, merged=folios)
     believed = _believed(cache, book)
     blank_job = jobs.blank_job()  # laid out with the first round, in case a blank page is wanted
-    settled = True
+    settled, before = True, {}
+    waits = [chunk.name for chunk in chunks if chunk.part is not None and chunk.part.generated == "index"]
     for round_number in range(1, chunking.MAX_ROUNDS + 1):
         wanted = {chunk.name: jobs.job(chunk, believed) for chunk in chunks}
         # the folios of the page count we believe, laid out meanwhile: usually the right ones
         speculative = jobs.folio_jobs(believed.total) if folios else {}
-        results = jobs.results({**wanted, BLANK: blank_job, **speculative}, round_number)
+        results, waited = jobs.results({**wanted, BLANK: blank_job, **speculative}, round_number,
+                                       {name: before[name] for name in waits if name in before})
         found = chunking.numbers_of(chunks, results)
-        if all(jobs.job(chunk, found)["key"] == wanted[chunk.name]["key"] for chunk in chunks):
+        if not waited and all(jobs.job(chunk, found)["key"] == wanted[chunk.name]["key"] for chunk in chunks):
             break
-        believed = found
+        believed, before = found, results
     else:
         settled = False
         log.warning("the print layout's page numbers did not settle after %d rounds: the PDF is laid out "
@@ -64,7 +66,7 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, fo
     layout.blank, layout.blank_key = results[BLANK], blank_job["key"]
     if folios:
         folio_jobs = jobs.folio_jobs(found.total)
-        made = jobs.results(folio_jobs, "of the folios")
+        made, _ = jobs.results(folio_jobs, "of the folios")
         layout.folios = [made[name] for name in folio_jobs]
         layout.keys.update({name: job["key"] for name, job in folio_jobs.items()})
     book.page_starts = _page_starts(layout)
@@ -157,7 +159,10 @@ class _Jobs:
         html = pages.html_document(self.book, self.css, ['<div style="break-after: right"></div><div></div>'])
         return {**self.common, "chunk": BLANK, "html": html, "only_page": 1, "key": digest(self.salt, html)}
 
-    def results(self, wanted: dict[str, dict], round_number: int) -> dict[str, dict]:
+    def results(self, wanted: dict[str, dict], round_number, stand_ins: dict | None = None):
+        """Each wanted job's layout, and whether one waited. A chunk given a stand-in (the index's
+        layout of the round before: it prints every chunk's pages and moves no other's) is not
+        laid out in a round that lays out another chunk, whose pages may move again."""
         results, missing = {}, []
         for name, job in wanted.items():
             result = self.made.get(job["key"]) or self._cached(job["key"])
@@ -167,17 +172,23 @@ class _Jobs:
                 missing.append({**job, "write_pdf": self.merged and not job.get("placeholder")})
             else:
                 results[name] = result
+        waiting = [job for job in missing if job["chunk"] in (stand_ins or {})]
+        if any(job.get("starts") and job not in waiting for job in missing):  # a part or the prelims moves
+            missing = [job for job in missing if job not in waiting]
+            results.update({job["chunk"]: stand_ins[job["chunk"]] for job in waiting})
+        else:
+            waiting = []
         if missing:
             log.debug("laying out %d of %d chunks (round %s)", len(missing), len(wanted), round_number,
                       extra={"layout_event": "round", "round": round_number, "total": len(missing)})
-        missing.sort(key=lambda job: -len(job["html"]))  # the longest first keeps every core busy
+        missing.sort(key=lambda job: -_cost(job))  # the longest first keeps every core busy
         with contextlib.closing(workers.run(missing)) as finished:  # closing it stops the workers on a failure
             for job, result in finished:
                 if "error" in result:
                     _relog(result.get("log", ()))
                     raise ChunkFailed(result)
                 self._got(job, result, results, wanted)
-        return results
+        return results, bool(waiting)
 
     def _got(self, job: dict, result: dict, results: dict, wanted: dict) -> None:
         _relog(result.get("log", ()))
@@ -205,6 +216,11 @@ class _Jobs:
         self.made[key] = result
         _relog(record for record in meta.get("log", ()) if record[1] >= logging.WARNING)  # as pandoc's are
         return result
+
+
+def _cost(job: dict) -> int:
+    """A job's work, in characters of HTML: a page of folios costs about as much as 500."""
+    return len(job["html"]) + 500 * job.get("folio_pages", 0)
 
 
 class ChunkFailed(Exception):

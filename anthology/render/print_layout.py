@@ -45,7 +45,10 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, fo
     believed = _believed(cache, book)
     blank_job = jobs.blank_job()  # laid out with the first round, in case a blank page is wanted
     settled, before = True, {}
-    waits = [chunk.name for chunk in chunks if chunk.part is not None and chunk.part.generated == "index"]
+    # believing no numbers (a first build), the parts print stand-ins at first, and their index
+    # marks move when they get real numbers: the index waits for them (see `_Jobs.results`)
+    waits = [chunk.name for chunk in chunks if chunk.part is not None and chunk.part.generated == "index"
+             and not believed.starts]
     for round_number in range(1, chunking.MAX_ROUNDS + 1):
         wanted = {chunk.name: jobs.job(chunk, believed) for chunk in chunks}
         # the folios of the page count we believe, laid out meanwhile: usually the right ones

@@ -1,9 +1,13 @@
 """`make bench`: our build against one naive single pass, on the default book and a ~1,000-page one.
 
-Every figure is measured in a child process of its own (imports done before the clock starts),
-while this process samples the memory of the child and everything it starts (pandoc, workers),
-summed over the processes as PSS, which counts a page shared by several processes once in all
-(psutil; RSS summed is reported too; without psutil, the largest single process from getrusage).
+Every figure is measured in a child process of its own (imports done before the clock starts).
+Times are taken with nothing else running. Memory is taken in runs of their own (the naive pass
+and the first build again), while this process samples the memory of the child and everything it
+starts (pandoc, workers), summed over the processes as PSS, which counts a page shared by several
+processes once in all (psutil; RSS summed is reported too; without psutil, the largest single
+process from getrusage). Sampling reads every process's memory map twenty times a second: for
+the default book's build, with its five processes, that took about 0.4 s of the two cores
+(12 %), against 0.05 s for the naive pass's one, so a sampled run would not time fairly.
 
     python bench/run.py [--pages 1000] [--texts 40] [--out build/bench.json] [--keep DIR]
 
@@ -241,12 +245,15 @@ def naive_single_pass(manifest_path: Path, out: Path) -> int:
     return len(rendered.pages)
 
 
-def measure(task: dict) -> dict:
-    """Run one task in a child process; its figures, and the peak of the summed memory of its processes."""
-    try:
-        import psutil
-    except ImportError:
-        psutil = None
+def measure(task: dict, memory: bool = False) -> dict:
+    """Run one task in a child process; its figures, and with `memory` the peak of the summed
+    memory of its processes (sampled: a run that samples is not timed, see the top)."""
+    psutil = None
+    if memory:
+        try:
+            import psutil
+        except ImportError:
+            pass
     proc = subprocess.Popen([sys.executable, __file__, "--child", json.dumps(task)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **task.get("env", {})})
@@ -264,10 +271,11 @@ def measure(task: dict) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"bench: {task['kind']} failed:\n{err[-3000:]}")
     result = json.loads(out.strip().splitlines()[-1])
-    result["peak_mb"] = peak / 2**20 if peak else max(result["maxrss_self_mb"], result["maxrss_children_mb"])
-    result["peak_rss_mb"] = peak_rss / 2**20 if peak_rss else None
-    result["peak_method"] = ("psutil: proportional set size (PSS), summed over processes" if peak
-                             else "getrusage, largest process")
+    if memory:
+        result["peak_mb"] = peak / 2**20 if peak else max(result["maxrss_self_mb"], result["maxrss_children_mb"])
+        result["peak_rss_mb"] = peak_rss / 2**20 if peak_rss else None
+        result["peak_method"] = ("psutil: proportional set size (PSS), summed over processes" if peak
+                                 else "getrusage, largest process")
     return result
 
 
@@ -290,12 +298,15 @@ def bench_book(name: str, manifest: Path, work: Path, log) -> dict:
     out = work / f"{name}-build"
     figures = {}
 
-    def run(label: str, **task):
+    def run(label: str, memory: bool = False, **task):
         log(f"{name}: {label} …")
-        figures[label] = measure({"manifest": str(manifest), "out": str(out), **task})
-        log(f"{name}: {label}: {figures[label]['seconds']:.1f} s, {figures[label]['peak_mb']:.0f} MB")
+        figures[label] = measure({"manifest": str(manifest), "out": str(out), **task}, memory)
+        log(f"{name}: {label}: {figures[label]['seconds']:.1f} s"
+            + (f", {figures[label]['peak_mb']:.0f} MB" if memory else ""))
 
     run("naive", kind="naive", out=str(work / f"{name}-naive"))
+    run("naive-memory", memory=True, kind="naive", out=str(work / f"{name}-naive-memory"))
+    run("first-memory", memory=True, kind="build", out=str(work / f"{name}-first-memory"))
     run("first", kind="build")
     from pypdf import PdfReader
     figures["our_pages"] = len(PdfReader(next(out.glob("*.pdf"))).pages)
@@ -328,7 +339,7 @@ def _stages(figures: dict, *names: str) -> float:
 
 
 def _rss(r: dict) -> str:
-    naive, first = r["naive"].get("peak_rss_mb"), r["first"].get("peak_rss_mb")
+    naive, first = r["naive-memory"].get("peak_rss_mb"), r["first-memory"].get("peak_rss_mb")
     return f"{naive:.0f} / {first:.0f} MB ({first / naive:.2f}×)" if naive and first else "?"
 
 
@@ -359,9 +370,9 @@ def table(results: dict) -> str:
     add("naive pass: layout", lambda r: f"{r['naive']['layout_passes'][0]['seconds']:.1f} s"
         if r["naive"]["layout_passes"] else "?")
     add("anthology check", lambda r: f"{r['check']['seconds']:.2f} s")
-    add("peak memory (PSS summed), naive", lambda r: f"{r['naive']['peak_mb']:.0f} MB")
-    add("peak memory (PSS summed), first build", lambda r: f"{r['first']['peak_mb']:.0f} MB "
-                                                           f"({r['first']['peak_mb'] / r['naive']['peak_mb']:.2f}×)")
+    add("peak memory (PSS summed), naive", lambda r: f"{r['naive-memory']['peak_mb']:.0f} MB")
+    add("peak memory (PSS summed), first build", lambda r: f"{r['first-memory']['peak_mb']:.0f} MB "
+        f"({r['first-memory']['peak_mb'] / r['naive-memory']['peak_mb']:.2f}×)")
     add("peak memory (RSS summed), naive / first", lambda r: _rss(r))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]

@@ -299,7 +299,7 @@ class BuildCache:
         bibliography, csl = manifest.bibliography, pandoc.book_csl(manifest)
         citeproc = pandoc.citeproc_args(bibliography, csl)
         sources = {"bibliography": file_digest(bibliography), "csl": file_digest(csl)} if citeproc else {}
-        jobs, targets = [], []
+        todo = []  # (part, attr, ast, label, key, citeproc's arguments)
         for part in book.parts:
             if part.reused:
                 continue
@@ -311,11 +311,24 @@ class BuildCache:
                     key = digest("html", self.versions, sources if args else {}, ast)
                     label = self._label(book, part, source, attr)
                     self.entries.setdefault(part.id, []).append(["html", key])
-                    jobs.append(("html", label, key, lambda ast=ast, label=label, args=args:
-                                 pandoc.ast_to_html(ast, args, where=label)))
-                    targets.append((part, attr))
-        for (part, attr), html in zip(targets, self._convert_all(jobs)):
+                    todo.append((part, attr, ast, label, key, args))
+        rendered = self._citations_together(todo, citeproc, csl)
+        jobs = [("html", label, key, lambda ast=rendered.get(key, ast), label=label, args=args, key=key:
+                 pandoc.ast_to_html(ast, [] if key in rendered else args, where=label))
+                for _, _, ast, label, key, args in todo]
+        for (part, attr, *_), html in zip(todo, self._convert_all(jobs)):
             setattr(part, attr, html)
+
+    def _citations_together(self, todo: list, citeproc: list[str], csl: Path) -> dict:
+        """The ASTs (by key) that cite, not in the cache, with their citations rendered by one
+        citeproc run instead of one each, when the style allows (pandoc.citations_apart). Their
+        HTML is what each text's own run makes, so their keys are unchanged."""
+        citing = [(key, ast) for _, _, ast, _, key, args in todo
+                  if args and not (self.enabled and self._path("html", key).is_file())]
+        if len(citing) < 2 or not pandoc.citations_apart(csl):
+            return {}
+        asts = pandoc.render_citations([ast for _, ast in citing], citeproc)
+        return dict(zip((key for key, _ in citing), asts)) if asts is not None else {}
 
     def _label(self, book, part, source: Path | None, attr: str) -> str:
         label = _label(book, part, source, attr)

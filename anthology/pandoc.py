@@ -170,6 +170,61 @@ NOCITE_ALL = {"t": "MetaInlines", "c": [{"t": "Cite", "c": [[{
     "citationNoteNum": 1, "citationHash": 0}], [{"t": "Str", "c": "@*"}]]}]}
 
 
+def citations_apart(csl: Path) -> bool:
+    """Whether the style renders each citation alone: an in-text style (not notes) whose
+    citations do not depend on those before them (no `position` test, such as "ibid.")."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(limits.read_regular(csl, limits.MAX_DATA_BYTES),
+                                etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    except (OSError, ValueError, etree.XMLSyntaxError):
+        return False
+    return root.get("class") == "in-text" and not root.xpath("//*[@position]")
+
+
+def render_citations(asts: list[dict], citeproc: list[str], where: str | None = None) -> list[dict] | None:
+    """The ASTs with every citation rendered, by one citeproc run over all of them (a tenth of a
+    second each saved): only for a style whose citations are rendered apart (`citations_apart`),
+    so that each comes out as its own text's run would make it. None if citeproc did not give
+    back one citation for each (each text is then rendered with its own run)."""
+    found: list[dict] = []
+    for ast in asts:
+        _collect_cites(ast["blocks"], found)
+    document = {"pandoc-api-version": asts[0]["pandoc-api-version"], "meta": {"nocite": NOCITE_ALL},
+                "blocks": [{"t": "Para", "c": [cite]} for cite in found]}
+    out = json.loads(_run(json.dumps(document), "json", "json",
+                          citeproc + ["-M", "suppress-bibliography=true"], where))
+    rendered = [block["c"][0] for block in out["blocks"] if block["t"] == "Para"]
+    if len(rendered) != len(found) or any(cite.get("t") != "Cite" for cite in rendered):
+        return None
+    it = iter(rendered)
+    return [{**ast, "blocks": _with_cites(ast["blocks"], it)} for ast in asts]
+
+
+def _collect_cites(node, found: list) -> None:
+    if isinstance(node, dict):
+        if node.get("t") == "Cite":
+            found.append(node)
+        else:
+            for value in node.values():
+                _collect_cites(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _collect_cites(value, found)
+
+
+def _with_cites(node, rendered):
+    """`node` with each Cite replaced by the next of `rendered`, in the order _collect_cites found them."""
+    if isinstance(node, dict):
+        if node.get("t") == "Cite":
+            return next(rendered)
+        return {key: _with_cites(value, rendered) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_with_cites(value, rendered) for value in node]
+    return node
+
+
 def ast_to_html(ast: dict, citeproc: list[str] | None = None, where: str | None = None) -> str:
     extra = ["--wrap=none"] + (citeproc or [])
     if citeproc:

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 from conftest import FIXTURES
-from helpers import pages_containing, pdf_pages, squash
+from helpers import epub_documents, pages_containing, pdf_pages, squash
 
 from anthology.build import build
 from anthology.messages import AnthologyError
@@ -90,6 +90,54 @@ def test_two_works_of_one_author_and_year_are_told_apart_as_the_bibliography_doe
     page = " ".join(pandoc.bibliography_html(bib, pandoc.DEFAULT_CSL).split())
     assert "(Brinton 1970b, 12)" in text
     assert "Brinton, Maurice. 1970b. <em>The Bolsheviks and Workers’ Control</em>" in page
+
+
+CITING = ["As @carr1966 [p. 73] says, and others agree [see @avrich1967; @carr1966, 12-14].",
+          "A note cites it too.[^1]\n\n[^1]: Thus [-@avrich1967, 5] and [@carr1966].",
+          "Nothing cited here, but [@avrich1967 and passim]."]
+
+
+def test_citations_rendered_together_are_those_each_text_renders_alone():
+    """One citeproc run for every text that cites gives each citation as the text's own run does."""
+    from anthology import pandoc
+
+    bib = FIXTURES / "books" / "tiny" / "bibliography.yaml"
+    args = pandoc.citeproc_args(bib, pandoc.DEFAULT_CSL)
+    asts = [pandoc.markdown_to_ast(text) for text in CITING]
+    alone = [pandoc.ast_to_html(ast, args) for ast in asts]
+    together = [pandoc.ast_to_html(ast, []) for ast in pandoc.render_citations(asts, args)]
+    assert together == alone
+    assert "(Carr 1966, 12–14)" in together[0] or "Carr 1966, 12–14" in together[0], together[0]
+
+
+def test_only_a_style_that_renders_each_citation_alone_is_rendered_together(tmp_path):
+    from anthology import pandoc
+
+    assert pandoc.citations_apart(pandoc.DEFAULT_CSL)
+    style = pandoc.DEFAULT_CSL.read_text(encoding="utf-8")
+    notes = tmp_path / "notes.csl"
+    notes.write_text(style.replace('class="in-text"', 'class="note"', 1), encoding="utf-8")
+    ibid = tmp_path / "ibid.csl"
+    ibid.write_text(style.replace('<if disambiguate="true">', '<if position="ibid">', 1), encoding="utf-8")
+    assert not pandoc.citations_apart(notes) and not pandoc.citations_apart(ibid)
+
+
+def test_a_build_renders_the_citations_of_its_texts_in_one_run(tmp_path, monkeypatch):
+    from anthology import pandoc
+
+    dest = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", dest)
+    headnote = dest / "notes" / "headnote-one.md"
+    headnote.write_text(headnote.read_text() + "\nAs Avrich tells it [@avrich1967, 3].\n")
+    runs, real = [], pandoc.subprocess.run
+    monkeypatch.setattr(pandoc.subprocess, "run", lambda cmd, **kw: runs.append(cmd) or real(cmd, **kw))
+    build(dest / "manifest.yaml", only=("epub",))
+    writers = [cmd for cmd in runs if "--citeproc" in cmd and "--to=html5" in cmd and "--from=markdown" not in " ".join(cmd)]
+    together = [cmd for cmd in runs if "--citeproc" in cmd and "--to=json" in cmd]
+    assert len(together) == 1 and writers == [], runs
+    epub = next((dest / "build").glob("*.epub"))
+    text = " ".join("".join(doc.itertext()) for doc in epub_documents(str(epub)).values())
+    assert "(Avrich 1967, 3)" in text and "(Carr 1966, 73)" in text
 
 
 @pytest.fixture

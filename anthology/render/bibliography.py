@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from functools import lru_cache
 from html import escape
 
 import lxml.html
@@ -23,7 +24,15 @@ def _chunks(markdown: str) -> list[str]:
 
 def _fold(text: str) -> str:
     """Without accents: notes often drop them ("Lenine" for "Lénine")."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKD", text).translate(_combining_marks())
+
+
+@lru_cache(maxsize=1)
+def _combining_marks() -> dict[int, None]:
+    """What `str.translate` drops: every combining mark of the Basic Multilingual Plane."""
+    return {code: None for code in range(0x10000) if unicodedata.combining(chr(code))}
 
 
 def _names(entry: dict) -> list[str]:

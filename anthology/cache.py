@@ -327,8 +327,11 @@ class BuildCache:
                   if args and not (self.enabled and self._path("html", key).is_file())]
         if len(citing) < 2 or not pandoc.citations_apart(csl):
             return {}
-        asts = pandoc.render_citations([ast for _, ast in citing], citeproc)
-        return dict(zip((key for key, _ in citing), asts)) if asts is not None else {}
+        with _HeldBack(logging.getLogger(pandoc.__name__)) as held:
+            asts = pandoc.render_citations([ast for _, ast in citing], citeproc)
+        if asts is None or held.records:  # each text's own run says it again, naming its file
+            return {}
+        return dict(zip((key for key, _ in citing), asts))
 
     def _label(self, book, part, source: Path | None, attr: str) -> str:
         label = _label(book, part, source, attr)
@@ -426,6 +429,28 @@ def warnings_kept_when_quiet(name: str = pandoc.__name__):
         yield
     finally:
         logger.setLevel(level)
+
+
+class _HeldBack(logging.Filter):
+    """What this thread logs on `logger` while the block runs: kept in `records`, not logged."""
+
+    def __init__(self, logger: logging.Logger):
+        super().__init__()
+        self.logger, self.records = logger, []
+        self.thread = threading.get_ident()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.thread != self.thread:
+            return True
+        self.records.append(record)
+        return False
+
+    def __enter__(self):
+        self.logger.addFilter(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.logger.removeFilter(self)
 
 
 class WarningsOfThisThread(logging.Handler):

@@ -218,5 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             print(diagnostic.format(), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:  # outputs are renamed into place whole: the last good ones are untouched
+        from .render import workers
+        workers.stop()  # rather than wait, on the way out, for what they were doing
         print("anthology: stopped (Ctrl-C); the outputs already built are as they were", file=sys.stderr)
         return EXIT_INTERRUPTED

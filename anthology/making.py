@@ -21,6 +21,7 @@ from . import part_cache, transforms
 from .messages import AnthologyError, error
 from .render import blocks
 from .sanitize import sanitize_book
+from .signals import ctrl_c_held, take_ctrl_c
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ def _make_apart(book, cache, stage) -> None:
     child = context.Process(target=_child, args=(inbox, cache.folder, _levels(), _limits(), os.getpid(), writer),
                             name="anthology: making the texts", daemon=True)
     try:
-        child.start()
+        with ctrl_c_held():  # the child takes it once it can end quietly (`_child`)
+            child.start()
     except OSError as exc:  # no process to be had: made here, as a small edit is
         log.debug("the texts are made in the build's process: no child process (%s)", exc)
         for end in (reader, writer, inbox, outbox):
@@ -157,6 +159,7 @@ def _child(inbox, folder, levels: dict[str, int], kept_limits: dict, parent: int
     top.propagate = False
     cache, stage = BuildCache(folder), Stages()
     try:
+        take_ctrl_c()  # its pandocs, started from here on, take it too
         book = inbox.recv()
         inbox.close()
         _make(book, cache, stage)

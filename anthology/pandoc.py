@@ -170,17 +170,23 @@ NOCITE_ALL = {"t": "MetaInlines", "c": [{"t": "Cite", "c": [[{
     "citationNoteNum": 1, "citationHash": 0}], [{"t": "Str", "c": "@*"}]]}]}
 
 
+# What makes a citation depend on the citations before it: a `position` test ("ibid.", "op.
+# cit."), numbers given in order of first citation, fewer names once a work was cited
+# (`et-al-subsequent-…`), the note a work was first cited in.
+_IN_ORDER = re.compile(rb'position=|citation-number|first-reference-note-number|near-note|et-al-subsequent')
+
+
 def citations_apart(csl: Path) -> bool:
-    """Whether the style renders each citation alone: an in-text style (not notes) whose
-    citations do not depend on those before them (no `position` test, such as "ibid.")."""
+    """Whether the style renders each citation the same wherever it stands: an in-text style
+    (not notes) with nothing that looks at the citations before it (see _IN_ORDER)."""
     from lxml import etree
 
     try:
-        root = etree.fromstring(limits.read_regular(csl, limits.MAX_DATA_BYTES),
-                                etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+        data = limits.read_regular(csl, limits.MAX_DATA_BYTES)
+        root = etree.fromstring(data, etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
     except (OSError, ValueError, etree.XMLSyntaxError):
         return False
-    return root.get("class") == "in-text" and not root.xpath("//*[@position]")
+    return root.get("class") == "in-text" and not _IN_ORDER.search(data)
 
 
 def render_citations(asts: list[dict], citeproc: list[str], where: str | None = None) -> list[dict] | None:

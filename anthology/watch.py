@@ -154,7 +154,8 @@ def watch(manifest_path: Path | str = "manifest.yaml", out_dir: Path | str | Non
             if changed:
                 rebuild(changed)
     except KeyboardInterrupt:
-        pass
+        from .render import workers
+        workers.stop()  # rather than wait, on the way out, for a build's chunks
     finally:
         observer.stop()
         observer.join()

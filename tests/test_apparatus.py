@@ -119,7 +119,12 @@ def test_only_a_style_that_renders_each_citation_alone_is_rendered_together(tmp_
     notes.write_text(style.replace('class="in-text"', 'class="note"', 1), encoding="utf-8")
     ibid = tmp_path / "ibid.csl"
     ibid.write_text(style.replace('<if disambiguate="true">', '<if position="ibid">', 1), encoding="utf-8")
-    assert not pandoc.citations_apart(notes) and not pandoc.citations_apart(ibid)
+    numbered = tmp_path / "numbered.csl"  # [1], [2] in order of first citation
+    numbered.write_text(style.replace('<if disambiguate="true">', '<if variable="citation-number">', 1),
+                        encoding="utf-8")
+    fewer = tmp_path / "fewer-names.csl"  # "Aa, Bb and Cc" first, "Aa et al." after
+    fewer.write_text(style.replace(' et-al-min="3"', ' et-al-subsequent-min="3" et-al-min="3"', 1), encoding="utf-8")
+    assert not any(pandoc.citations_apart(csl) for csl in (notes, ibid, numbered, fewer))
 
 
 def test_a_build_renders_the_citations_of_its_texts_in_one_run(tmp_path, monkeypatch):

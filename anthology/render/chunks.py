@@ -16,7 +16,8 @@ page breaks inside a part depend on nothing before it — except a few numbers i
 These numbers are found the way WeasyPrint finds its own `target-counter`s: lay every chunk
 out with the numbers we believe (those of the last build, when the cache has them), read the
 numbers the layouts give, and lay out again only the chunks whose numbers were wrong, until
-none is. A first build takes two rounds; an edit to one text, usually one chunk. Every
+none is. A first build takes three rounds (the index, which prints every chunk's pages, waits
+for the second: print_layout.lay_out); an edit to one text, usually one chunk. Every
 chunk's layout is cached by its HTML, so what did not change is never laid out again.
 """
 from __future__ import annotations

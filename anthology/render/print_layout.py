@@ -45,18 +45,21 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, fo
     believed = _believed(cache, book)
     blank_job = jobs.blank_job()  # laid out with the first round, in case a blank page is wanted
     settled, before = True, {}
-    # believing no numbers (a first build), the parts print stand-ins at first, and their index
-    # marks move when they get real numbers: the index waits for them (see `_Jobs.results`)
+    # believing no numbers (a first build), the parts print stand-ins in the first round, and
+    # their index marks move when the second gives them real numbers: there, the index waits
+    # for them (see `_Jobs.results`); once only, so that waiting never costs more than a round
     waits = [chunk.name for chunk in chunks if chunk.part is not None and chunk.part.generated == "index"
              and not believed.starts]
     for round_number in range(1, chunking.MAX_ROUNDS + 1):
         wanted = {chunk.name: jobs.job(chunk, believed) for chunk in chunks}
         # the folios of the page count we believe, laid out meanwhile: usually the right ones
         speculative = jobs.folio_jobs(believed.total) if folios else {}
-        results, waited = jobs.results({**wanted, BLANK: blank_job, **speculative}, round_number,
-                                       {name: before[name] for name in waits if name in before})
+        stand_ins = {name: before[name] for name in waits if name in before} if round_number == 2 else {}
+        results, waited = jobs.results({**wanted, BLANK: blank_job, **speculative}, round_number, stand_ins)
         found = chunking.numbers_of(chunks, results)
-        if not waited and all(jobs.job(chunk, found)["key"] == wanted[chunk.name]["key"] for chunk in chunks):
+        without_pdf = folios and any(results[chunk.name]["pdf"] is None for chunk in chunks)
+        if not (waited or without_pdf) and all(jobs.job(chunk, found)["key"] == wanted[chunk.name]["key"]
+                                               for chunk in chunks):
             break
         believed, before = found, results
     else:

@@ -111,6 +111,11 @@ def _kill_if_alive(processes) -> None:
                 pass
 
 
+def stop() -> None:
+    """Stop the workers now, whatever they are doing (Ctrl-C): the next build starts new ones."""
+    _abandon()
+
+
 def _abandon() -> None:
     """After a failure, do not wait for the other chunks: the next build starts new workers."""
     global _pool
@@ -161,16 +166,12 @@ def submit(fn, *args):
 
 
 def _submit(executor: ProcessPoolExecutor, fn, *args):
-    """`executor.submit`, which may start a worker: started with Ctrl-C blocked, the worker never
-    sees it (a terminal sends it to every process of the command; the build stops its workers).
-    Ctrl-C pressed meanwhile reaches the build as soon as the worker is started."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows: the worker ignores it once it runs
+    """`executor.submit`, which may start a worker: with Ctrl-C held (see anthology/signals.py),
+    so that the worker never sees it."""
+    from ..signals import ctrl_c_held
+
+    with ctrl_c_held():
         return executor.submit(fn, *args)
-    kept = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        return executor.submit(fn, *args)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, kept)
 
 
 # --- in the worker ------------------------------------------------------------------------------
@@ -184,11 +185,11 @@ _styles: dict[tuple, tuple] = {}    # the same -> (font configuration, styleshee
 def _import_weasyprint() -> None:
     from .weasy_import import import_weasyprint
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the build stops its workers
     import_weasyprint()  # the point: it takes half a second
     atexit.register(_leave_at_once)
     atexit.register(_forget_fonts)  # runs first
     signal.signal(signal.SIGTERM, _on_terminate)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the build stops its workers
     threading.Thread(target=_exit_with_the_build, args=(os.getppid(),), daemon=True).start()
     logging.getLogger("weasyprint").setLevel(logging.WARNING)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
@@ -202,6 +203,9 @@ def _import_weasyprint() -> None:
 def _exit_with_the_build(parent: int) -> None:
     """A worker whose build was killed would wait for work for ever (and hold its output pipes)."""
     import time
+
+    if hasattr(signal, "pthread_sigmask"):  # a signal sent to the process wakes its main thread, not this one
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 
     while os.getppid() == parent:
         time.sleep(0.2)

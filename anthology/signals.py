@@ -1,0 +1,31 @@
+"""Ctrl-C and the processes a build starts.
+
+A terminal sends Ctrl-C to every process of the command. A layout worker, or the child that makes
+the texts, still starting when it comes would print a traceback of its own; the build stops them
+itself (workers.stop, making's `finally`). So they are started with Ctrl-C blocked, which a
+process started from this thread inherits.
+"""
+from __future__ import annotations
+
+import contextlib
+import signal
+
+
+@contextlib.contextmanager
+def ctrl_c_held():
+    """Ctrl-C blocked in this thread while the block runs (where the platform can block it);
+    one pressed meanwhile is taken when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: a worker ignores it once it runs
+        yield
+        return
+    kept = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, kept)
+
+
+def take_ctrl_c() -> None:
+    """In a child started with Ctrl-C blocked: take it again (the processes it starts do too)."""
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -112,12 +112,8 @@ def _kill_if_alive(processes) -> None:
 
 
 def stop() -> None:
-    """Stop the workers now, whatever they are doing (Ctrl-C): the next build starts new ones."""
-    _abandon()
-
-
-def _abandon() -> None:
-    """After a failure, do not wait for the other chunks: the next build starts new workers."""
+    """Stop the workers now, whatever they are doing (after a failure, or Ctrl-C): the next build
+    starts new ones."""
     global _pool
     with _pool_lock:
         if _pool is not None:
@@ -157,7 +153,7 @@ def run(jobs: list[dict]):
         yield None, {"error": "crashed", "message": "a layout worker stopped unexpectedly (killed, or out of memory)"}
     finally:
         if not finished:
-            _abandon()
+            stop()
 
 
 def submit(fn, *args):
@@ -209,12 +205,12 @@ def _exit_with_the_build(parent: int) -> None:
 
     while os.getppid() == parent:
         time.sleep(0.2)
-    _remove_font_folders()
-    os._exit(1)
+    _on_terminate()
 
 
-def _on_terminate(signum, frame) -> None:  # noqa: ARG001
-    """Stopped by the build (`_stop`): what it was doing is dropped, its fonts' folders deleted."""
+def _on_terminate(*_signal) -> None:
+    """Stopped by the build (`_stop`, SIGTERM), or left by it: what it was doing is dropped, its
+    fonts' folders deleted."""
     _remove_font_folders()
     os._exit(1)
 

@@ -189,23 +189,98 @@ def test_a_first_build_writes_no_pdf_for_a_chunk_printing_stand_in_numbers(tmp_p
     assert all(cache.read_json("chunk", job["key"]) is None for job in stand_ins), "not kept"
 
 
-def test_the_index_waits_for_the_rounds_that_move_other_chunks(tmp_path, monkeypatch):
-    """The index prints every chunk's pages and moves none: after the first round, it is laid out
-    only in a round that lays out no part, so it is laid out once with the pages they settle on."""
+def _recorded_rounds(monkeypatch) -> list[list[tuple[dict, dict]]]:
+    """Each round's jobs and their results, as the workers give them."""
     rounds, real = [], workers.run
 
     def recorded(jobs):
-        rounds.append([job["chunk"] for job in jobs])
-        yield from real(jobs)
+        if jobs:
+            rounds.append([])
+        for job, result in real(jobs):
+            rounds[-1].append((job, result))
+            yield job, result
 
     monkeypatch.setattr(workers, "run", recorded)
-    build(ROOT / "manifest.yaml", tmp_path / "out")  # a first build: its own cache
-    parts = {part.id for part in load_book(load_manifest(ROOT / "manifest.yaml")).parts} - {"index"}
-    assert "index" in rounds[0] and len(rounds) >= 3
-    later = [names for names in rounds[1:] if "index" in names]
-    assert len(later) == 1, rounds
-    assert not parts & set(later[0]), "laid out beside no part"
-    assert parts & {name for names in rounds[1:] for name in names}, "parts were laid out again after the first round"
+    return rounds
+
+
+def _text_parts() -> set[str]:
+    return {part.id for part in load_book(load_manifest(ROOT / "manifest.yaml")).parts} - {"index"}
+
+
+@pytest.fixture(scope="module")
+def default_first_build(tmp_path_factory):
+    """The default book's first build, its rounds recorded: (rounds, output folder)."""
+    monkeypatch = pytest.MonkeyPatch()
+    rounds = _recorded_rounds(monkeypatch)
+    out = tmp_path_factory.mktemp("first") / "out"
+    try:
+        build(ROOT / "manifest.yaml", out)  # a first build: its own cache
+    finally:
+        monkeypatch.undo()
+    return rounds, out
+
+
+def test_a_first_build_draws_the_real_page_numbers_in_their_stand_ins_place(default_first_build):
+    """A chunk that printed stand-ins for other chunks' pages is not laid out again: the worker
+    that laid it out draws the real numbers in their place. So no part is laid out twice, and
+    the index, which prints every chunk's pages, is laid out once more, beside them."""
+    rounds, _ = default_first_build
+    assert len(rounds) == 2, [[job["chunk"] for job, _ in jobs] for jobs in rounds]
+    first = {job["chunk"]: result for job, result in rounds[0]}
+    numbered = {job["chunk"]: (job, result) for job, result in rounds[1] if result.get("stamped")}
+    assert {"castoriadis-1964", "pallis-1975", "introduction", "the prelims"} <= numbered.keys()
+    for name, (job, result) in numbered.items():
+        assert first[name]["held"] and job["worker"] == result["worker"] == first[name]["worker"]
+    again = {job["chunk"] for job, result in rounds[1] if not result.get("stamped")}
+    assert "index" in again and not again & _text_parts(), "no part laid out twice"
+
+
+def test_a_chunk_numbered_in_place_is_byte_for_byte_the_chunk_laid_out_with_its_numbers(default_first_build):
+    from anthology.cache import BuildCache
+
+    rounds, out = default_first_build
+    cache = BuildCache(out / ".cache")
+    numbered = [job["key"] for job, result in rounds[1] if result.get("stamped")]
+    assert numbered
+    pdfs = {key: cache.read("chunk-pdf", key) for key in numbered}
+    for key in numbered:  # laid out anew, with the numbers the last build settled on
+        cache._path("chunk", key).unlink()
+    laid_out = [job for job, _ in _layouts_of_a_build(out)]
+    assert {job["key"] for job in laid_out} == set(numbered) and not any(job.get("stamp") for job in laid_out)
+    assert all(_without_document_id(cache.read("chunk-pdf", key)) == _without_document_id(pdfs[key])
+               for key in numbered)
+
+
+def _without_document_id(pdf: bytes) -> bytes:
+    """WeasyPrint gives each PDF/X a random XMP document id (the merge sets the book's own)."""
+    return re.sub(rb"xmp\.did:[0-9a-f-]{36}", b"xmp.did:", pdf)
+
+
+def _layouts_of_a_build(out: Path) -> list[tuple[dict, dict]]:
+    monkeypatch = pytest.MonkeyPatch()
+    rounds = _recorded_rounds(monkeypatch)
+    try:
+        build(ROOT / "manifest.yaml", out)
+    finally:
+        monkeypatch.undo()
+    return [pair for jobs in rounds for pair in jobs]
+
+
+def test_a_stand_in_of_the_wrong_width_has_its_chunk_laid_out_again(default_first_build, tmp_path, monkeypatch):
+    """Stand-ins of one digit where the pages have two: the real numbers are wider, so the chunks
+    are laid out again with them, the index once more after them, and the book is the same."""
+    from anthology.render import chunks
+
+    monkeypatch.setattr(chunks, "stand_ins", lambda _: {})  # every page's stand-in a single 0
+    rounds = _recorded_rounds(monkeypatch)
+    build(ROOT / "manifest.yaml", tmp_path / "out")
+    tried = {job["chunk"] for job, result in rounds[1] if job.get("stamp") and not result.get("stamped")}
+    assert "castoriadis-1964" in tried, "it printed a page of Pallis, which has two digits"
+    assert len(rounds) == 3 and [job["chunk"] for job, _ in rounds[2]] == ["index"]
+    _, out = default_first_build
+    name = "workers-control-and-the-russian-revolution.pdf"
+    assert pdf_pages(str(tmp_path / "out" / name)) == pdf_pages(str(out / name))
 
 
 def test_a_text_that_grows_moves_the_later_folios_not_the_later_chunks(tmp_path):
@@ -273,10 +348,10 @@ def test_links_to_ids_that_are_not_ascii_lead_somewhere(tmp_path):
 def test_the_workers_are_reused_from_build_to_build(tiny_book, tmp_path):
     manifest, _ = tiny_book
     pool = workers.pool()
-    before = {p.pid for p in pool._processes.values()}
+    before = {p.pid for p in pool.processes()}
     build(manifest, tmp_path / "out", use_cache=False)
     assert workers.pool() is pool
-    assert {p.pid for p in pool._processes.values()} == before and len(before) == workers.worker_count()
+    assert {p.pid for p in pool.processes()} == before and len(before) == workers.worker_count()
 
 
 def test_a_worker_that_died_is_replaced_by_the_next_build(tiny_book, tmp_path):
@@ -286,11 +361,11 @@ def test_a_worker_that_died_is_replaced_by_the_next_build(tiny_book, tmp_path):
 
     manifest, _ = tiny_book
     workers.warm_up()
-    victim = next(iter(workers.pool()._processes.values()))
+    victim = next(iter(workers.pool().processes()))
     os.kill(victim.pid, signal.SIGKILL)
     time.sleep(0.5)
     outputs = build(manifest, tmp_path / "out", use_cache=False).outputs
-    assert outputs["pdf"].exists() and victim.pid not in {p.pid for p in workers.pool()._processes.values()}
+    assert outputs["pdf"].exists() and victim.pid not in {p.pid for p in workers.pool().processes()}
 
 
 def test_large_streams_are_compressed_once_and_as_pydyf_would():

@@ -88,6 +88,7 @@ class Numbers:
     starts: dict[str, int] = field(default_factory=dict)
     anchors: dict[str, int] = field(default_factory=dict)
     total: int = 0  # the book's pages
+    stand_ins: dict[str, str] = field(default_factory=dict)  # anchor -> what is printed while its page is unknown
 
 
 def chunk_html(book, chunk: Chunk, css: str, numbers: Numbers) -> str:
@@ -101,12 +102,42 @@ def chunk_html(book, chunk: Chunk, css: str, numbers: Numbers) -> str:
             return tag.group(0)
         link = _HREF.sub(lambda _: f'href="{OUTSIDE_LINK}{quote(target, safe="")}"', tag.group(0), count=1)
         if chunk.part is None or _is_xref(tag.group(0)):
-            link = link[:-1] + f' data-page="{numbers.anchors.get(target, 0)}">'
+            page = numbers.anchors.get(target)
+            link = link[:-1] + f' data-page="{numbers.stand_ins.get(target, "0") if page is None else page}">'
         return link
 
     body = _A_TAG.sub(to_outside, body)
     start = _START_CSS.format(numbers.starts.get(chunk.name, 1)) if chunk.start_matters else ""
     return pages.html_document(book, css + start, [body])
+
+
+CHARACTERS_A_PAGE = 3800  # of a chunk's HTML, markup included (the default book has 3,500 to 4,300)
+
+
+def stand_ins(chunks: list[Chunk]) -> dict[str, str]:
+    """What a chunk prints for a page of another chunk while no page is known (a first build):
+    zeros, as many as the page is likely to have digits. print.css gives these numbers figures of
+    one width, so the real number, found after the layout, fills its stand-in's place exactly
+    and can be drawn there instead of laying the chunk out again (workers._stamped); a guess of
+    the wrong length only costs that second layout."""
+    guesses, page = {}, 1
+    for chunk in chunks:
+        body = chunk.body or ""  # the index's is made once the pages are known
+        guesses[chunk.name] = "0" * len(str(page))
+        for match in _ID.finditer(body):
+            guesses.setdefault(html.unescape(match.group(1)), "0" * len(str(page + match.start() // CHARACTERS_A_PAGE)))
+        page += _guessed_pages(chunk, body)
+        page += 1 - page % 2
+    return guesses
+
+
+_OWN_PAGE = re.compile(r"<(?:section|nav)\b")
+
+
+def _guessed_pages(chunk: Chunk, body: str) -> int:
+    if chunk.part is None:  # the prelims: a page each (the half-title, title, copyright, contents), and a blank
+        return len(_OWN_PAGE.findall(body)) + 1 + len(body) // CHARACTERS_A_PAGE
+    return max(1, -(-len(body) // CHARACTERS_A_PAGE))
 
 
 def prints_pages(html: str) -> bool:

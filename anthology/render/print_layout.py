@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 
 from . import chunks as chunking
-from . import workers
+from . import stamp, workers
 from .blocks import PageStart
 from .layout import warn_late_notes
 
@@ -43,6 +43,8 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, fo
     chunks = chunking.make_chunks(book)
     jobs = _Jobs(book, cache, css, pdf_options, metadata, styles, merged=folios)
     believed = _believed(cache, book)
+    if not believed.starts:
+        believed.stand_ins = chunking.stand_ins(chunks)
     blank_job = jobs.blank_job()  # laid out with the first round, in case a blank page is wanted
     settled, before = True, {}
     # believing no numbers (a first build), the parts print stand-ins in the first round, and
@@ -133,6 +135,7 @@ class _Jobs:
                            self.common, os.environ.get("SOURCE_DATE_EPOCH"))
         self.made: dict[str, dict] = {}      # key -> result, this build
         self.merged = merged                 # whether the chunks' PDFs are wanted
+        self.held: dict[str, tuple] = {}     # chunk name -> (its job's key, its worker, stamp.shape of its HTML)
 
     def job(self, chunk, numbers) -> dict:
         from ..cache import digest, resource_digests
@@ -143,7 +146,9 @@ class _Jobs:
         # and will be laid out again with the real ones: its PDF is not written (a third of its time)
         placeholder = not numbers.starts and (chunk.start_matters or chunking.prints_pages(html))
         return {**self.common, "chunk": chunk.name, "html": html, "starts": True,
-                "extra_css": chunking.CHUNK_CSS, "key": key, "placeholder": placeholder}
+                "extra_css": chunking.CHUNK_CSS, "key": key, "placeholder": placeholder,
+                # its layout is kept, to be given the real numbers in the stand-ins' place (stamp.py)
+                "hold": placeholder and not chunk.start_matters}
 
     def folio_jobs(self, pages: int) -> dict[str, dict]:
         """The blocks of folios for a book of this many pages."""
@@ -175,11 +180,12 @@ class _Jobs:
             if result is not None and self.merged and result["pdf"] is None:  # a stand-in was right after all
                 result = None
             if result is None:  # a layout is the same with or without its PDF: the key does not say
-                missing.append({**job, "write_pdf": self.merged and not job.get("placeholder")})
+                missing.append(self._stamp({**job, "write_pdf": self.merged and not job.get("placeholder")}))
             else:
                 results[name] = result
         waiting = [job for job in missing if job["chunk"] in (stand_ins or {})]
-        if any(job.get("starts") and job not in waiting for job in missing):  # a part or the prelims moves
+        # a part or the prelims moves, unless it only gets its numbers in its stand-ins' place
+        if any(job.get("starts") and not job.get("stamp") and job not in waiting for job in missing):
             missing = [job for job in missing if job not in waiting]
             results.update({job["chunk"]: stand_ins[job["chunk"]] for job in waiting})
         else:
@@ -196,11 +202,26 @@ class _Jobs:
                 self._got(job, result, results, wanted)
         return results, bool(waiting)
 
+    def _stamp(self, job: dict) -> dict:
+        """The job, sent to the worker that holds its chunk's layout with stand-ins if only its numbers differ."""
+        key, worker, shape = self.held.pop(job["chunk"], (None, None, None))
+        if key is None or stamp.shape(job["html"]) != shape:
+            return job
+        return {**job, "stamp": key, "worker": worker}
+
     def _got(self, job: dict, result: dict, results: dict, wanted: dict) -> None:
         _relog(result.get("log", ()))
+        result = dict(result)
+        worker = result.pop("worker", None)
+        if result.pop("held", False):
+            self.held[job["chunk"]] = job["key"], worker, stamp.shape(job["html"])
+        stamped = result.pop("stamped", False)
+        if stamped:  # the layout held, its stand-ins replaced: the same pages
+            before = self.made[job["stamp"]]
+            result = {**before, "pdf": result["pdf"], "log": list(before.get("log", ())) + list(result["log"])}
         self._keep(job, result)
         results.update({name: result for name, same in wanted.items() if same["key"] == job["key"]})
-        log.info("laid out %s: %d pages", job["chunk"], result["pages"],
+        log.info("%s %s: %d pages", "numbered" if stamped else "laid out", job["chunk"], result["pages"],
                  extra={"layout_event": "chunk", "pages": result["pages"]})
 
     def _keep(self, job: dict, result: dict) -> None:

@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger("anthology.render.pdf")
 
-_pool: ProcessPoolExecutor | None = None
+_pool: "Workers | None" = None
 _pool_lock = threading.Lock()
 
 
@@ -42,16 +42,41 @@ def worker_count() -> int:
     return max(1, min(cores, limits.MAX_LAYOUT_WORKERS))
 
 
-def pool() -> ProcessPoolExecutor:
+class Workers:
+    """The layout workers: an executor of one process each, so that a job can be sent to the
+    worker that holds what it needs (a chunk's layout waiting for its page numbers, see
+    `stamp.py`). Each process starts when its executor gets its first job."""
+
+    def __init__(self, count: int):
+        context = multiprocessing.get_context("spawn")
+        self.executors = [ProcessPoolExecutor(1, mp_context=context, initializer=_import_weasyprint)
+                          for _ in range(count)]
+
+    @property
+    def broken(self) -> bool:
+        return any(getattr(executor, "_broken", False) for executor in self.executors)
+
+    def processes(self) -> list:
+        return [process for executor in self.executors
+                for process in (getattr(executor, "_processes", None) or {}).values()]
+
+    def least_busy(self) -> ProcessPoolExecutor:
+        return min(self.executors, key=lambda executor: len(getattr(executor, "_pending_work_items", ())))
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        for executor in self.executors:
+            executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+
+def pool() -> Workers:
     """The workers, started on first use and kept until the process ends (made anew if broken)."""
     global _pool
     with _pool_lock:
-        if _pool is not None and getattr(_pool, "_broken", False):
-            _stop(_pool)
+        if _pool is not None and _pool.broken:
+            _stop(*_pool.executors)
             _pool = None
         if _pool is None:
-            _pool = ProcessPoolExecutor(worker_count(), mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_import_weasyprint)
+            _pool = Workers(worker_count())
         return _pool
 
 
@@ -62,8 +87,7 @@ def warm_up(tools: dict | None = None, count: int | None = None) -> None:
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        executor = pool()
-        for _ in range(min(count or worker_count(), worker_count())):
+        for executor in pool().executors[:count or None]:
             _submit(executor, _prepare, tools) if tools else _submit(executor, _nothing)
     except (BrokenProcessPool, RuntimeError, OSError) as exc:  # the layout will say it, with a code
         log.debug("the layout workers could not be started now: %s", exc)
@@ -77,16 +101,18 @@ def shut_down() -> None:
             _pool = None
 
 
-def _stop(executor: ProcessPoolExecutor) -> None:
+def _stop(*executors: ProcessPoolExecutor) -> None:
     """Stop the workers at once. Each is asked to end (it deletes its fonts' folders and leaves,
     see `_on_terminate`), and killed if it has not within `STOP_GRACE` seconds."""
-    processes = list((getattr(executor, "_processes", None) or {}).values())
+    processes = [process for executor in executors
+                 for process in (getattr(executor, "_processes", None) or {}).values()]
     for process in processes:
         try:
             process.terminate()
         except (OSError, ValueError, AttributeError):
             pass
-    executor.shutdown(wait=False, cancel_futures=True)
+    for executor in executors:
+        executor.shutdown(wait=False, cancel_futures=True)
     threading.Thread(target=_kill_if_alive, args=(processes,), daemon=True).start()
 
 
@@ -117,7 +143,7 @@ def stop() -> None:
     global _pool
     with _pool_lock:
         if _pool is not None:
-            _stop(_pool)
+            _stop(*_pool.executors)
             _pool = None
 
 
@@ -125,11 +151,13 @@ atexit.register(shut_down)
 
 
 def run(jobs: list[dict]):
-    """Each job's result, as the workers finish them: yields (job, result). If a job fails, or
-    takes longer than `limits.CHUNK_TIMEOUT` times the jobs a worker has, or a worker dies, the
-    workers are stopped and an error result is yielded last."""
-    from concurrent.futures import TimeoutError as Timeout
-    from concurrent.futures import as_completed
+    """Each job's result, as the workers finish them: yields (job, result), the result saying
+    which worker made it (`"worker"`: its number). The jobs start in their order, as workers
+    come free; a job that names a worker (`"worker"`) waits for that one. If a job fails, or
+    takes longer than `limits.CHUNK_TIMEOUT` times the jobs a worker has, or a worker dies,
+    the workers are stopped and an error result is yielded last."""
+    import time
+    from concurrent.futures import FIRST_COMPLETED, wait
     from concurrent.futures.process import BrokenProcessPool
 
     from .. import limits
@@ -138,17 +166,23 @@ def run(jobs: list[dict]):
         return
     finished = False
     try:
-        executor = pool()
-        futures = {_submit(executor, lay_out_chunk, job): job for job in jobs}
-        allowed = limits.CHUNK_TIMEOUT * max(1, -(-len(jobs) // worker_count()))
-        for future in as_completed(futures, timeout=allowed):
-            result = future.result()
-            yield futures[future], result
-            if "error" in result:
+        executors = pool().executors
+        waiting, running = list(jobs), {}
+        deadline = time.monotonic() + limits.CHUNK_TIMEOUT * max(1, -(-len(jobs) // len(executors)))
+        while waiting or running:
+            _start_next(executors, waiting, running)
+            done, _ = wait(running, timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_COMPLETED)
+            if not done:
+                yield None, {"error": "timeout",
+                             "message": f"laying out a chunk took more than {limits.CHUNK_TIMEOUT:.0f} s"}
                 return
+            for future in done:
+                job, number = running.pop(future)
+                result = {**future.result(), "worker": number}
+                yield job, result
+                if "error" in result:
+                    return
         finished = True
-    except Timeout:
-        yield None, {"error": "timeout", "message": f"laying out a chunk took more than {limits.CHUNK_TIMEOUT:.0f} s"}
     except (BrokenProcessPool, RuntimeError, OSError):
         yield None, {"error": "crashed", "message": "a layout worker stopped unexpectedly (killed, or out of memory)"}
     finally:
@@ -156,9 +190,22 @@ def run(jobs: list[dict]):
             stop()
 
 
+def _start_next(executors: list, waiting: list[dict], running: dict) -> None:
+    """Give each idle worker the first waiting job it may take (one naming another worker may not)."""
+    busy = {number for _, number in running.values()}
+    for number, executor in enumerate(executors):
+        if number in busy:
+            continue
+        job = next((job for job in waiting if job.get("worker") in (None, number)
+                    or not 0 <= job["worker"] < len(executors)), None)
+        if job is not None:
+            waiting.remove(job)
+            running[_submit(executor, lay_out_chunk, job)] = (job, number)
+
+
 def submit(fn, *args):
-    """`fn(*args)` in a worker: its Future (the function must be importable and return a value)."""
-    return _submit(pool(), fn, *args)
+    """`fn(*args)` in the least busy worker: its Future (the function must be importable and return a value)."""
+    return _submit(pool().least_busy(), fn, *args)
 
 
 def _submit(executor: ProcessPoolExecutor, fn, *args):
@@ -232,6 +279,9 @@ def _forget_fonts() -> None:
     import gc
 
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # leaving already: half-deleted folders are not dropped
+    from . import stamp
+
+    stamp.forget()
     _styles.clear()
     _extra.clear()
     _fetchers.clear()
@@ -332,20 +382,23 @@ def lay_out_chunk(job: dict) -> dict:
 
 
 def _lay_out(job: dict) -> dict:
-    import io
-
     from weasyprint import HTML
 
-    from . import index_marks
-    from .layout import lay_out, page_starts, set_metadata
+    from . import index_marks, stamp
+    from .layout import lay_out, page_starts
 
     fonts, stylesheet, fetcher = _tools(job)
+    if job.get("stamp"):  # laid out last round with stand-ins for its page numbers: only those change
+        document = stamp.stamped(job["stamp"], job["html"])
+        if document is not None:
+            return {"stamped": True, "pdf": _pdf(document, job)}
 
     sheets = [stylesheet] + ([_extra_css(job["extra_css"], fonts)] if job.get("extra_css") else [])
+    parsed = []
 
     def render(document_html: str):
-        return HTML(string=document_html, base_url=job["root"] + "/", url_fetcher=fetcher
-                    ).render(stylesheets=sheets, font_config=fonts)
+        parsed.append(HTML(string=document_html, base_url=job["root"] + "/", url_fetcher=fetcher))
+        return parsed[-1].render(stylesheets=sheets, font_config=fonts)
 
     unmarked = index_marks.unmark(job["html"]) if job.get("unmark_index") else None
     document, late_notes = lay_out(unmarked.html if unmarked else job["html"], render)
@@ -361,13 +414,24 @@ def _lay_out(job: dict) -> dict:
     if job.get("folio_pages") not in (None, len(document.pages)):
         raise RuntimeError(f"the folios of {job['chunk']} took {len(document.pages)} pages, "
                            f"not {job['folio_pages']}")
-    pdf = None
-    if job.get("write_pdf", True):  # not when no PDF is merged from the chunks (print_layout.lay_out)
-        set_metadata(document, job["metadata"])
-        pdf = io.BytesIO()
-        document.write_pdf(pdf, **job["pdf_options"])
+    held = bool(job.get("hold")) and stamp.hold(job["key"], job["html"], parsed[-1].etree_element, document)
     return {"pages": len(document.pages), "anchors": anchors, "starts": starts, "late_notes": late_notes,
-            "folios": [_has_folio(page) for page in document.pages], "pdf": pdf.getvalue() if pdf is not None else None}
+            "folios": [_has_folio(page) for page in document.pages], "pdf": _pdf(document, job), "held": held}
+
+
+def _pdf(document, job: dict) -> bytes | None:
+    """The chunk's PDF, unless no PDF is merged from the chunks (print_layout.lay_out) or the chunk
+    certainly changes (it printed stand-ins)."""
+    import io
+
+    from .layout import set_metadata
+
+    if not job.get("write_pdf", True):
+        return None
+    set_metadata(document, job["metadata"])
+    pdf = io.BytesIO()
+    document.write_pdf(pdf, **job["pdf_options"])
+    return pdf.getvalue()
 
 
 def _has_folio(page) -> bool:

@@ -260,10 +260,9 @@ class BuildCache:
         return results
 
     def book_to_ast(self, book) -> None:
-        """`pandoc.book_to_ast`, through the cache: every part's body and headnote parsed; and
-        meanwhile the bibliography made into HTML, which no transform changes."""
+        """`pandoc.book_to_ast`, through the cache: every part's body and headnote parsed."""
         versions = self.versions
-        jobs, targets = self._bibliography_job(book), []
+        jobs, targets = [], []
         for part in book.parts:
             if part.reused:
                 continue
@@ -276,14 +275,12 @@ class BuildCache:
                     jobs.append(("ast", label, key,
                                  lambda text=text, label=label: pandoc.markdown_to_ast(text, where=label)))
                     targets.append((part, attr))
-        values = self._convert_all(jobs)
-        if len(values) > len(targets):
-            book.bibliography_html = values.pop(0)
-        for (part, attr), ast in zip(targets, values):
+        for (part, attr), ast in zip(targets, self._convert_all(jobs)):
             setattr(part, attr, ast)
 
     def _bibliography_job(self, book) -> list:
-        """The job that makes the bibliography's HTML (none without a bibliography)."""
+        """The job that makes the bibliography's HTML (none without a bibliography). No transform
+        changes it: it is made with the texts' HTML, by their citeproc run when they share one."""
         manifest = book.manifest
         bibliography, csl = manifest.bibliography, pandoc.book_csl(manifest)
         if bibliography is None:
@@ -312,26 +309,38 @@ class BuildCache:
                     label = self._label(book, part, source, attr)
                     self.entries.setdefault(part.id, []).append(["html", key])
                     todo.append((part, attr, ast, label, key, args))
-        rendered = self._citations_together(todo, citeproc, csl)
+        bibliography_job = self._bibliography_job(book)
+        wanted = bool(bibliography_job) and not self._stored(*bibliography_job[0][::2])
+        rendered, page = self._citations_together(todo, citeproc, csl, wanted)
+        if page is not None:  # rendered by the texts' citeproc run: only written as HTML
+            kind, where, key, _ = bibliography_job[0]
+            bibliography_job = [(kind, where, key, lambda: pandoc.ast_to_html(page, where=where))]
         jobs = [("html", label, key, lambda ast=rendered.get(key, ast), label=label, args=args, key=key:
                  pandoc.ast_to_html(ast, [] if key in rendered else args, where=label))
                 for _, _, ast, label, key, args in todo]
-        for (part, attr, *_), html in zip(todo, self._convert_all(jobs)):
+        values = self._convert_all(bibliography_job + jobs)
+        if bibliography_job:
+            book.bibliography_html = values.pop(0)
+        for (part, attr, *_), html in zip(todo, values):
             setattr(part, attr, html)
 
-    def _citations_together(self, todo: list, citeproc: list[str], csl: Path) -> dict:
+    def _stored(self, kind: str, key: str) -> bool:
+        return self.enabled and self._path(kind, key).is_file()
+
+    def _citations_together(self, todo: list, citeproc: list[str], csl: Path,
+                            bibliography: bool) -> tuple[dict, str | None]:
         """The ASTs (by key) that cite, not in the cache, with their citations rendered by one
-        citeproc run instead of one each, when the style allows (pandoc.citations_apart). Their
-        HTML is what each text's own run makes, so their keys are unchanged."""
-        citing = [(key, ast) for _, _, ast, _, key, args in todo
-                  if args and not (self.enabled and self._path("html", key).is_file())]
+        citeproc run instead of one each, when the style allows (pandoc.citations_apart); with
+        `bibliography`, the bibliography's HTML from the same run. Their HTML is what each
+        text's own run makes, so their keys are unchanged."""
+        citing = [(key, ast) for _, _, ast, _, key, args in todo if args and not self._stored("html", key)]
         if len(citing) < 2 or not pandoc.citations_apart(csl):
-            return {}
+            return {}, None
         with _HeldBack(logging.getLogger(pandoc.__name__)) as held:
-            asts = pandoc.render_citations([ast for _, ast in citing], citeproc)
+            asts, page = pandoc.render_citations([ast for _, ast in citing], citeproc, bibliography=bibliography)
         if asts is None or held.records:  # each text's own run says it again, naming its file
-            return {}
-        return dict(zip((key for key, _ in citing), asts))
+            return {}, None
+        return dict(zip((key for key, _ in citing), asts)), page
 
     def _label(self, book, part, source: Path | None, attr: str) -> str:
         label = _label(book, part, source, attr)

@@ -189,23 +189,41 @@ def citations_apart(csl: Path) -> bool:
     return root.get("class") == "in-text" and not _IN_ORDER.search(data)
 
 
-def render_citations(asts: list[dict], citeproc: list[str], where: str | None = None) -> list[dict] | None:
+def render_citations(asts: list[dict], citeproc: list[str], where: str | None = None,
+                     bibliography: bool = False) -> tuple[list[dict] | None, dict | None]:
     """The ASTs with every citation rendered, by one citeproc run over all of them (a tenth of a
     second each saved): only for a style whose citations are rendered apart (`citations_apart`),
-    so that each comes out as its own text's run would make it. None if citeproc did not give
-    back one citation for each (each text is then rendered with its own run)."""
+    so that each comes out as its own text's run would make it; with `bibliography`, also the
+    bibliography, as a document whose HTML (`ast_to_html`) is what `bibliography_html` makes
+    (the run renders every entry anyway, `nocite: @*`). (None, None) if citeproc did not give
+    back one citation for each (each text is then rendered with its own run); the bibliography
+    is None if the run gave none."""
     found: list[dict] = []
     for ast in asts:
         _collect_cites(ast["blocks"], found)
-    document = {"pandoc-api-version": asts[0]["pandoc-api-version"], "meta": {"nocite": NOCITE_ALL},
+    version = asts[0]["pandoc-api-version"]
+    document = {"pandoc-api-version": version, "meta": {"nocite": NOCITE_ALL},
                 "blocks": [{"t": "Para", "c": [cite]} for cite in found]}
-    out = json.loads(_run(json.dumps(document), "json", "json",
-                          citeproc + ["-M", "suppress-bibliography=true"], where))
+    # the texts print no bibliography, so their citations link to none: nor do these
+    args = _without_link_citations(citeproc) if bibliography else citeproc + ["-M", "suppress-bibliography=true"]
+    out = json.loads(_run(json.dumps(document), "json", "json", args, where))
     rendered = [block["c"][0] for block in out["blocks"] if block["t"] == "Para"]
     if len(rendered) != len(found) or any(cite.get("t") != "Cite" for cite in rendered):
-        return None
+        return None, None
     it = iter(rendered)
-    return [{**ast, "blocks": _with_cites(ast["blocks"], it)} for ast in asts]
+    refs = [block for block in out["blocks"] if block["t"] == "Div" and block["c"][0][0] == "refs"]
+    page = {"pandoc-api-version": version, "meta": {}, "blocks": refs} if len(refs) == 1 else None
+    return [{**ast, "blocks": _with_cites(ast["blocks"], it)} for ast in asts], page
+
+
+def _without_link_citations(args: list[str]) -> list[str]:
+    kept = []
+    for arg in args:
+        if arg == "link-citations=true" and kept[-1:] == ["-M"]:
+            kept.pop()
+        else:
+            kept.append(arg)
+    return kept
 
 
 def _collect_cites(node, found: list) -> None:

@@ -105,9 +105,33 @@ def test_citations_rendered_together_are_those_each_text_renders_alone():
     args = pandoc.citeproc_args(bib, pandoc.DEFAULT_CSL)
     asts = [pandoc.markdown_to_ast(text) for text in CITING]
     alone = [pandoc.ast_to_html(ast, args) for ast in asts]
-    together = [pandoc.ast_to_html(ast, []) for ast in pandoc.render_citations(asts, args)]
+    rendered, page = pandoc.render_citations(asts, args, bibliography=True)
+    together = [pandoc.ast_to_html(ast, []) for ast in rendered]
     assert together == alone
     assert "(Carr 1966, 12–14)" in together[0] or "Carr 1966, 12–14" in together[0], together[0]
+    assert pandoc.ast_to_html(page) == pandoc.bibliography_html(bib, pandoc.DEFAULT_CSL), \
+        "the same bibliography as its own run makes"
+    assert pandoc.render_citations(asts, args)[1] is None
+
+
+def test_the_bibliography_of_the_texts_citeproc_run_tells_works_apart_as_its_own_run_does(tmp_path):
+    """Two works of one author and year: 1970a and 1970b, the same in both runs, whichever the texts cite first."""
+    from anthology import pandoc
+
+    bib = tmp_path / "bibliography.yaml"
+    bib.write_text("references:\n"
+                   "- {id: paris, type: book, title: Paris May 1968,\n"
+                   "   author: [{family: Brinton, given: Maurice}], issued: {date-parts: [[1970]]}}\n"
+                   "- {id: bolsheviks, type: book, title: The Bolsheviks and Workers' Control,\n"
+                   "   author: [{family: Brinton, given: Maurice}], issued: {date-parts: [[1970]]}}\n"
+                   "- {id: avrich, type: book, title: The Russian Anarchists,\n"
+                   "   author: [{family: Avrich, given: Paul}], issued: {date-parts: [[1967]]}}\n")
+    args = pandoc.citeproc_args(bib, pandoc.DEFAULT_CSL)
+    asts = [pandoc.markdown_to_ast(text) for text in ("First [@paris].", "Then [@bolsheviks; @avrich].")]
+    _, page = pandoc.render_citations(asts, args, bibliography=True)
+    html = pandoc.ast_to_html(page)
+    assert html == pandoc.bibliography_html(bib, pandoc.DEFAULT_CSL)
+    assert "1970a" in html and "1970b" in html
 
 
 def test_only_a_style_that_renders_each_citation_alone_is_rendered_together(tmp_path):
@@ -127,7 +151,7 @@ def test_only_a_style_that_renders_each_citation_alone_is_rendered_together(tmp_
     assert not any(pandoc.citations_apart(csl) for csl in (notes, ibid, numbered, fewer))
 
 
-def test_a_build_renders_the_citations_of_its_texts_in_one_run(tmp_path, monkeypatch):
+def test_a_build_renders_the_citations_of_its_texts_and_its_bibliography_in_one_run(tmp_path, monkeypatch):
     from anthology import pandoc
 
     dest = tmp_path / "book"
@@ -137,12 +161,13 @@ def test_a_build_renders_the_citations_of_its_texts_in_one_run(tmp_path, monkeyp
     runs, real = [], pandoc.subprocess.run
     monkeypatch.setattr(pandoc.subprocess, "run", lambda cmd, **kw: runs.append(cmd) or real(cmd, **kw))
     build(dest / "manifest.yaml", only=("epub",))
-    writers = [cmd for cmd in runs if "--citeproc" in cmd and "--to=html5" in cmd and "--from=markdown" not in " ".join(cmd)]
+    writers = [cmd for cmd in runs if "--citeproc" in cmd and "--to=html5" in cmd]  # the texts', the bibliography's
     together = [cmd for cmd in runs if "--citeproc" in cmd and "--to=json" in cmd]
     assert len(together) == 1 and writers == [], runs
     epub = next((dest / "build").glob("*.epub"))
     text = " ".join("".join(doc.itertext()) for doc in epub_documents(str(epub)).values())
     assert "(Avrich 1967, 3)" in text and "(Carr 1966, 73)" in text
+    assert "Avrich, Paul. 1967." in text, "the bibliography, from the same run"
 
 
 @pytest.fixture

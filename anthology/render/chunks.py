@@ -111,7 +111,8 @@ def chunk_html(book, chunk: Chunk, css: str, numbers: Numbers) -> str:
     return pages.html_document(book, css + start, [body])
 
 
-CHARACTERS_A_PAGE = 3800  # of a chunk's HTML, markup included (the default book has 3,500 to 4,300)
+CHARACTERS_A_PAGE = 4000  # of a part's HTML, markup included (3,400 to 4,500 in our texts)
+CONTENTS_A_PAGE = 8       # entries
 
 
 def stand_ins(chunks: list[Chunk]) -> dict[str, str]:
@@ -135,8 +136,8 @@ _OWN_PAGE = re.compile(r"<(?:section|nav)\b")
 
 
 def _guessed_pages(chunk: Chunk, body: str) -> int:
-    if chunk.part is None:  # the prelims: a page each (the half-title, title, copyright, contents), and a blank
-        return len(_OWN_PAGE.findall(body)) + 1 + len(body) // CHARACTERS_A_PAGE
+    if chunk.part is None:  # the prelims: a page each (half-title, title, copyright, contents), a blank, the contents' entries
+        return len(_OWN_PAGE.findall(body)) + 1 + body.count("<li") // CONTENTS_A_PAGE
     return max(1, -(-len(body) // CHARACTERS_A_PAGE))
 
 

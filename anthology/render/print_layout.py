@@ -43,8 +43,8 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, fo
     chunks = chunking.make_chunks(book)
     jobs = _Jobs(book, cache, css, pdf_options, metadata, styles, merged=folios)
     believed = _believed(cache, book)
-    if not believed.starts:
-        believed.stand_ins = chunking.stand_ins(chunks)
+    if not believed.starts:  # a first build: the folios wait for the book's length (laid out
+        believed.stand_ins = chunking.stand_ins(chunks)  # meanwhile, they slowed the first round)
     blank_job = jobs.blank_job()  # laid out with the first round, in case a blank page is wanted
     settled, before = True, {}
     # believing no numbers (a first build), the parts print stand-ins in the first round, and
@@ -136,6 +136,7 @@ class _Jobs:
         self.made: dict[str, dict] = {}      # key -> result, this build
         self.merged = merged                 # whether the chunks' PDFs are wanted
         self.held: dict[str, tuple] = {}     # chunk name -> (its job's key, its worker, stamp.shape of its HTML)
+        self.build = os.urandom(8).hex()     # names the layouts the workers hold for this build
 
     def job(self, chunk, numbers) -> dict:
         from ..cache import digest, resource_digests
@@ -148,7 +149,7 @@ class _Jobs:
         return {**self.common, "chunk": chunk.name, "html": html, "starts": True,
                 "extra_css": chunking.CHUNK_CSS, "key": key, "placeholder": placeholder,
                 # its layout is kept, to be given the real numbers in the stand-ins' place (stamp.py)
-                "hold": placeholder and not chunk.start_matters}
+                "hold": self.build if placeholder and not chunk.start_matters else None}
 
     def folio_jobs(self, pages: int) -> dict[str, dict]:
         """The blocks of folios for a book of this many pages."""

@@ -15,11 +15,12 @@ import re
 from dataclasses import dataclass
 
 DATA_PAGE = re.compile(r' data-page="([^"]*)"')
-HOLD_PAGES = 150  # the pages of layouts a worker keeps at most (a page's boxes take about 0.3 MB)
+HOLD_PAGES = 150  # the pages of layouts a worker keeps at most (a page's boxes take 0.1 to 0.2 MB)
 
 
 @dataclass
 class Held:
+    build: str           # the build that laid it out
     shape: str           # the chunk's HTML, its numbers left out
     values: list[str]    # the numbers printed, in the order of the HTML
     document: object     # the WeasyPrint document
@@ -33,18 +34,18 @@ def shape(html: str) -> str:
     return DATA_PAGE.sub(' data-page=""', html)
 
 
-def hold(key: str, html: str, root, document) -> bool:
-    """Keep this layout (`root`: the HTML's element tree), as long as the worker has room."""
-    pages = len(document.pages)
-    while _held and sum(len(held.document.pages) for held in _held.values()) + pages > HOLD_PAGES:
-        _held.pop(next(iter(_held)))  # the oldest: a build that never came back for it
-    if pages > HOLD_PAGES:
+def hold(key: str, build: str, html: str, root, document) -> bool:
+    """Keep this layout (`root`: the HTML's element tree) if the worker has room; those of other
+    builds (one that failed before coming back for them) are let go."""
+    for other in [k for k, held in _held.items() if held.build != build]:
+        del _held[other]
+    if sum(len(held.document.pages) for held in _held.values()) + len(document.pages) > HOLD_PAGES:
         return False
     order = {id(element): n for n, element in enumerate(e for e in root.iter() if e.get("data-page") is not None)}
     values = DATA_PAGE.findall(html)
     if len(order) != len(values):
         return False
-    _held[key] = Held(shape(html), values, document, _number_boxes(document, order))
+    _held[key] = Held(build, shape(html), values, document, _number_boxes(document, order))
     return True
 
 

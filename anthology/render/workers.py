@@ -414,7 +414,7 @@ def _lay_out(job: dict) -> dict:
     if job.get("folio_pages") not in (None, len(document.pages)):
         raise RuntimeError(f"the folios of {job['chunk']} took {len(document.pages)} pages, "
                            f"not {job['folio_pages']}")
-    held = bool(job.get("hold")) and stamp.hold(job["key"], job["html"], parsed[-1].etree_element, document)
+    held = bool(job.get("hold")) and stamp.hold(job["key"], job["hold"], job["html"], parsed[-1].etree_element, document)
     return {"pages": len(document.pages), "anchors": anchors, "starts": starts, "late_notes": late_notes,
             "folios": [_has_folio(page) for page in document.pages], "pdf": _pdf(document, job), "held": held}
 

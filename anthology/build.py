@@ -10,7 +10,7 @@ from . import glyphs, part_cache
 from .cache import FOLDER as CACHE_FOLDER, BuildCache
 from .check import check_book_sources
 from .fsutil import folder_lock, remove_leftovers
-from .making import make_texts
+from .making import likely_made_apart, made_apart, make_texts
 from .manifest import load_manifest
 from .messages import AnthologyError, Diagnostic
 from .model import load_book
@@ -100,21 +100,29 @@ def build(manifest_path: Path | str, out_dir: Path | str | None = None,
 
 def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> BuildResult:
     stage, outputs = Stages(), {}
-    tools = tools_of(manifest.root, STYLES)
-    if needs_layout(manifest, only):
+    tools, layout_wanted = tools_of(manifest.root, STYLES), needs_layout(manifest, only)
+    if layout_wanted and not likely_made_apart(manifest):
         workers.warm_up(tools, count=1)  # loads WeasyPrint and the fonts while pandoc works
     remove_leftovers(out)
     stage("checking the sources", run_checks_first, manifest)
     book = stage("reading the texts", load_book, manifest)
     stage("checking the glyphs", glyphs.check_book, book)
     reused = stage("reusing the unchanged texts", part_cache.reuse, cache, book)
-    if reused < len(book.texts) / 2 and needs_layout(manifest, only):
-        workers.warm_up(tools)  # much to lay out: every worker; after an edit, the others would slow pandoc
+    apart = made_apart(book)  # by a child that holds their ASTs: the workers start after it, not beside it
+    if layout_wanted and not apart:  # much to lay out: every worker; after an edit, the others would slow pandoc
+        workers.warm_up(tools, count=None if reused < len(book.texts) / 2 else 1)
     make_texts(book, cache, stage)  # pandoc, the transforms, pandoc again, sanitised, numbered, kept
+    if layout_wanted and apart:
+        workers.warm_up(tools)
     cover = start_cover(book) if "epub" in only else None  # drawn while the print edition is laid out
     layout = stage("laying out the print edition", lay_out, book, cache, only)
-    if "pdf" in only:  # merged in a worker while the EPUB is packaged here
+    one_at_a_time = layout is not None and layout.large  # for the memory: see print_layout.LEAN_FROM_PAGES
+    if one_at_a_time:
+        workers.shut_down()
+    if "pdf" in only:  # merged in a worker while the EPUB is packaged here; a large book's first
         pdf = stage("merging the PDF", cache.start_pdf, book, out / f"{manifest.slug}.pdf", layout, start_pdf)
+        if one_at_a_time:
+            stage("waiting for the PDF", pdf.wait)
     if "epub" in only:
         epub = stage("packaging the EPUB", package_epub, book, cache, cover)
     if "pdf" in only:  # the outputs are put in place last, the PDF first, as each is made

@@ -224,7 +224,7 @@ class BuildCache:
         missing = []
         for n, (kind, label, key, _) in enumerate(jobs):
             entry = self.read_json(kind, key)
-            if not (isinstance(entry, dict) and isinstance(entry.get("value"), dict if kind == "ast" else str)
+            if not (isinstance(entry, dict) and isinstance(entry.get("value"), str)
                     and isinstance(entry.get("warnings"), list)):
                 if entry is not None:
                     self._damaged(self._path(kind, key), "it does not hold a value")
@@ -273,10 +273,10 @@ class BuildCache:
                     label = self._label(book, part, source, attr)
                     self.entries.setdefault(part.id, []).append(["ast", key])
                     jobs.append(("ast", label, key,
-                                 lambda text=text, label=label: pandoc.markdown_to_ast(text, where=label)))
+                                 lambda text=text, label=label: pandoc.markdown_to_json(text, where=label)))
                     targets.append((part, attr))
-        for (part, attr), ast in zip(targets, self._convert_all(jobs)):
-            setattr(part, attr, ast)
+        for (part, attr), text in zip(targets, self._convert_all(jobs)):
+            part.keep_ast_json(attr, text)
 
     def _bibliography_job(self, book) -> list:
         """The job that makes the bibliography's HTML (none without a bibliography). No transform
@@ -296,51 +296,54 @@ class BuildCache:
         bibliography, csl = manifest.bibliography, pandoc.book_csl(manifest)
         citeproc = pandoc.citeproc_args(bibliography, csl)
         sources = {"bibliography": file_digest(bibliography), "csl": file_digest(csl)} if citeproc else {}
-        todo = []  # (part, attr, ast, label, key, citeproc's arguments)
+        todo = []  # (part, attr, the AST's JSON text, label, key, citeproc's arguments)
         for part in book.parts:
             if part.reused:
                 continue
-            for attr, ast, source, cites in (("html", part.ast, part.source, part.citations),
-                                             ("headnote_html", part.headnote_ast, part.headnote_source,
+            for attr, ast, source, cites in (("html", "ast", part.source, part.citations),
+                                             ("headnote_html", "headnote_ast", part.headnote_source,
                                               part.headnote_citations)):
-                if ast is not None:
+                text = part.ast_json(ast)  # a packed part's, as it is kept (model.Part)
+                if text is not None:
                     args = citeproc if cites else []  # citeproc reads the bibliography: a tenth of a second
-                    key = digest("html", self.versions, sources if args else {}, ast)
-                    label = self._label(book, part, source, attr)
+                    key = digest("html", self.versions, sources if args else {}, text)
+                    label = self._label(book, part, source, ast)
                     self.entries.setdefault(part.id, []).append(["html", key])
-                    todo.append((part, attr, ast, label, key, args))
+                    todo.append((part, ast, text, label, key, args))
         bibliography_job = self._bibliography_job(book)
         wanted = bool(bibliography_job) and not self._stored(*bibliography_job[0][::2])
         rendered, page = self._citations_together(todo, citeproc, csl, wanted)
         if page is not None:  # rendered by the texts' citeproc run: only written as HTML
             kind, where, key, _ = bibliography_job[0]
             bibliography_job = [(kind, where, key, lambda: pandoc.ast_to_html(page, where=where))]
-        jobs = [("html", label, key, lambda ast=rendered.get(key, ast), label=label, args=args, key=key:
-                 pandoc.ast_to_html(ast, [] if key in rendered else args, where=label))
-                for _, _, ast, label, key, args in todo]
+        jobs = [("html", label, key, lambda part=part, ast=ast, text=text, label=label, args=args, key=key:
+                 pandoc.ast_to_html(pandoc.with_citations(getattr(part, ast), rendered[key]), where=label)
+                 if key in rendered else pandoc.ast_to_html(text, args, where=label))
+                for part, ast, text, label, key, args in todo]
         values = self._convert_all(bibliography_job + jobs)
         if bibliography_job:
             book.bibliography_html = values.pop(0)
-        for (part, attr, *_), html in zip(todo, values):
-            setattr(part, attr, html)
+        for (part, ast, *_), html in zip(todo, values):
+            setattr(part, "html" if ast == "ast" else "headnote_html", html)
 
     def _stored(self, kind: str, key: str) -> bool:
         return self.enabled and self._path(kind, key).is_file()
 
     def _citations_together(self, todo: list, citeproc: list[str], csl: Path,
-                            bibliography: bool) -> tuple[dict, str | None]:
-        """The ASTs (by key) that cite, not in the cache, with their citations rendered by one
-        citeproc run instead of one each, when the style allows (pandoc.citations_apart); with
-        `bibliography`, the bibliography's HTML from the same run. Their HTML is what each
-        text's own run makes, so their keys are unchanged."""
-        citing = [(key, ast) for _, _, ast, _, key, args in todo if args and not self._stored("html", key)]
+                            bibliography: bool) -> tuple[dict, dict | None]:
+        """The citations (by key of the HTML) of the ASTs that cite, not in the cache, rendered by
+        one citeproc run instead of one each, when the style allows (pandoc.citations_apart);
+        with `bibliography`, the bibliography from the same run. Their HTML is what each text's
+        own run makes, so their keys are unchanged. The ASTs are read one at a time."""
+        citing = [(key, part, ast) for part, ast, _, _, key, args in todo if args and not self._stored("html", key)]
         if len(citing) < 2 or not pandoc.citations_apart(csl):
             return {}, None
         with _HeldBack(logging.getLogger(pandoc.__name__)) as held:
-            asts, page = pandoc.render_citations([ast for _, ast in citing], citeproc, bibliography=bibliography)
-        if asts is None or held.records:  # each text's own run says it again, naming its file
+            cites, page = pandoc.render_citations((getattr(part, ast) for _, part, ast in citing), citeproc,
+                                                  bibliography=bibliography)
+        if cites is None or held.records:  # each text's own run says it again, naming its file
             return {}, None
-        return dict(zip((key for key, _ in citing), asts)), page
+        return dict(zip((key for key, _, _ in citing), cites)), page
 
     def _label(self, book, part, source: Path | None, attr: str) -> str:
         label = _label(book, part, source, attr)
@@ -400,6 +403,9 @@ class _CachedPDF:
     def __init__(self, target: Path, data: bytes):
         self.target, self.data = Path(target), data
 
+    def wait(self) -> None:
+        pass
+
     def finish(self) -> Path:
         with atomic_output(self.target) as tmp:
             Path(tmp).write_bytes(self.data)
@@ -411,6 +417,9 @@ class _KeptPDF:
 
     def __init__(self, cache: BuildCache, key: str | None, pending):
         self.cache, self.key, self.pending = cache, key, pending
+
+    def wait(self) -> None:
+        self.pending.wait()
 
     def finish(self) -> Path:
         path = self.pending.finish()

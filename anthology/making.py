@@ -32,10 +32,25 @@ _CACHE_ACCOUNT = ("converted", "cached", "warned", "labels", "entries", "used", 
 
 def make_texts(book, cache, stage) -> None:
     """Make every part not reused from the cache (`stage` runs and times each stage)."""
-    if _to_make(book) > APART_FROM:
+    if made_apart(book):
         _make_apart(book, cache, stage)
     else:
         _make(book, cache, stage)
+
+
+def made_apart(book) -> bool:
+    """Whether the texts to make are many enough to be made in a child process."""
+    return _to_make(book) > APART_FROM
+
+
+def likely_made_apart(manifest) -> bool:
+    """Whether a first build would make the texts apart, judged by their files' sizes before
+    they are read."""
+    paths = [path for item in manifest.contents for path in (item.path, item.headnote) if path is not None]
+    try:
+        return sum(path.stat().st_size for path in paths) > APART_FROM
+    except OSError:  # reading them will say what is wrong
+        return False
 
 
 def _to_make(book) -> int:
@@ -162,6 +177,8 @@ def _child(inbox, folder, levels: dict[str, int], kept_limits: dict, parent: int
         take_ctrl_c()  # its pandocs, started from here on, take it too
         book = inbox.recv()
         inbox.close()
+        for part in book.parts:  # their ASTs kept as JSON text between the stages (model.Part)
+            part.packed = True
         _make(book, cache, stage)
         relay.send("made", {"parts": book.parts,
                             "book": {name: getattr(book, name) for name in _BOOK_ATTRIBUTES if hasattr(book, name)},

@@ -5,7 +5,9 @@ on the tree it returns.
 """
 from __future__ import annotations
 
+import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,8 +40,6 @@ class Part:
     body_line: int = 1           # line of the source where the body starts
     headnote: str = ""           # Markdown of the editors' headnote
     headnote_source: Path | None = None
-    ast: dict | None = None      # filled by the pandoc stage
-    headnote_ast: dict | None = None
     html: str = ""               # the HTML fragment, filled by the pandoc stage
     headnote_html: str = ""
     sections: list = field(default_factory=list)  # (level, id, title) of the headings
@@ -49,6 +49,48 @@ class Part:
     citations: list = field(default_factory=list)           # the keys the body cites
     headnote_citations: list = field(default_factory=list)  # and the headnote
     index_occurrences: list = field(default_factory=list)  # of a reused part
+    # The body's and headnote's Pandoc ASTs (`ast`, `headnote_ast`), filled by the pandoc stage.
+    # A packed part keeps them as JSON text between the stages, about a fourteenth of their
+    # memory as Python objects: a large book's texts are made so (making.py), each AST parsed when used.
+    packed: bool = False
+    _asts: dict = field(default_factory=dict, init=False, repr=False)
+    _open: bool = field(default=False, init=False, repr=False)
+
+    ast = property(lambda self: self._ast("ast"), lambda self, value: self._keep("ast", value))
+    headnote_ast = property(lambda self: self._ast("headnote_ast"),
+                            lambda self, value: self._keep("headnote_ast", value))
+
+    def _ast(self, name: str) -> dict | None:
+        value = self._asts.get(name)
+        return json.loads(value) if isinstance(value, str) else value
+
+    def _keep(self, name: str, value: dict | None) -> None:
+        self._asts[name] = json.dumps(value) if value is not None and self.packed and not self._open else value
+
+    def keep_ast_json(self, name: str, text: str) -> None:
+        """An AST as pandoc wrote it: kept as it is if the part is packed."""
+        self._asts[name] = text if self.packed and not self._open else json.loads(text)
+
+    def ast_json(self, name: str) -> str | None:
+        """An AST as JSON text (for pandoc's writer), without parsing it if the part is packed."""
+        value = self._asts.get(name)
+        return value if value is None or isinstance(value, str) else json.dumps(value)
+
+    @contextmanager
+    def unpacked(self):
+        """The ASTs parsed once for several passes, and packed again after them."""
+        if not self.packed or self._open:
+            yield
+            return
+        texts = dict(self._asts)
+        parsed = {name: self._ast(name) for name in texts}
+        self._asts, self._open = dict(parsed), True
+        try:
+            yield
+        finally:
+            self._open = False
+            self._asts = {name: texts.get(name) if value is parsed.get(name) else
+                          (None if value is None else json.dumps(value)) for name, value in self._asts.items()}
 
     @property
     def title(self) -> str:

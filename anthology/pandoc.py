@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import subprocess
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -126,7 +127,12 @@ def version() -> str:
 
 
 def markdown_to_ast(markdown: str, where: str | None = None) -> dict:
-    return json.loads(_run(markdown, "json", MARKDOWN, where=where))
+    return json.loads(markdown_to_json(markdown, where))
+
+
+def markdown_to_json(markdown: str, where: str | None = None) -> str:
+    """The AST as pandoc writes it, JSON text (see model.Part's packed ASTs)."""
+    return _run(markdown, "json", MARKDOWN, where=where)
 
 
 def citeproc_args(bibliography: Path | None, csl: Path) -> list[str]:
@@ -189,19 +195,24 @@ def citations_apart(csl: Path) -> bool:
     return root.get("class") == "in-text" and not _IN_ORDER.search(data)
 
 
-def render_citations(asts: list[dict], citeproc: list[str], where: str | None = None,
-                     bibliography: bool = False) -> tuple[list[dict] | None, dict | None]:
-    """The ASTs with every citation rendered, by one citeproc run over all of them (a tenth of a
-    second each saved): only for a style whose citations are rendered apart (`citations_apart`),
-    so that each comes out as its own text's run would make it; with `bibliography`, also the
-    bibliography, as a document whose HTML (`ast_to_html`) is what `bibliography_html` makes
-    (the run renders every entry anyway, `nocite: @*`). (None, None) if citeproc did not give
-    back one citation for each (each text is then rendered with its own run); the bibliography
-    is None if the run gave none."""
+def render_citations(asts: Iterable[dict], citeproc: list[str], where: str | None = None,
+                     bibliography: bool = False) -> tuple[list[list[dict]] | None, dict | None]:
+    """Every citation of the ASTs rendered by one citeproc run over all of them (a tenth of a
+    second each saved): a list for each AST, in order, to put in with `with_citations`. Only
+    for a style whose citations are rendered apart (`citations_apart`), so that each comes out
+    as its own text's run would make it. With `bibliography`, also the bibliography, as a
+    document whose HTML (`ast_to_html`) is what `bibliography_html` makes (the run renders every
+    entry anyway, `nocite: @*`). (None, None) if citeproc did not give back one citation for
+    each (each text is then rendered with its own run); the bibliography is None if the run
+    gave none. The ASTs are read one at a time and only their citations kept."""
+    counts: list[int] = []
     found: list[dict] = []
+    version = None
     for ast in asts:
+        version = ast["pandoc-api-version"]
+        before = len(found)
         _collect_cites(ast["blocks"], found)
-    version = asts[0]["pandoc-api-version"]
+        counts.append(len(found) - before)
     document = {"pandoc-api-version": version, "meta": {"nocite": NOCITE_ALL},
                 "blocks": [{"t": "Para", "c": [cite]} for cite in found]}
     # the texts print no bibliography, so their citations link to none: nor do these
@@ -210,10 +221,18 @@ def render_citations(asts: list[dict], citeproc: list[str], where: str | None = 
     rendered = [block["c"][0] for block in out["blocks"] if block["t"] == "Para"]
     if len(rendered) != len(found) or any(cite.get("t") != "Cite" for cite in rendered):
         return None, None
-    it = iter(rendered)
     refs = [block for block in out["blocks"] if block["t"] == "Div" and block["c"][0][0] == "refs"]
     page = {"pandoc-api-version": version, "meta": {}, "blocks": refs} if len(refs) == 1 else None
-    return [{**ast, "blocks": _with_cites(ast["blocks"], it)} for ast in asts], page
+    each, start = [], 0
+    for count in counts:
+        each.append(rendered[start:start + count])
+        start += count
+    return each, page
+
+
+def with_citations(ast: dict, cites: list[dict]) -> dict:
+    """The AST with its citations as `render_citations` rendered them."""
+    return {**ast, "blocks": _with_cites(ast["blocks"], iter(cites))}
 
 
 def _without_link_citations(args: list[str]) -> list[str]:
@@ -249,12 +268,14 @@ def _with_cites(node, rendered):
     return node
 
 
-def ast_to_html(ast: dict, citeproc: list[str] | None = None, where: str | None = None) -> str:
+def ast_to_html(ast: dict | str, citeproc: list[str] | None = None, where: str | None = None) -> str:
+    """The AST (or its JSON text) as an HTML fragment."""
     extra = ["--wrap=none"] + (citeproc or [])
     if citeproc:
         extra += ["-M", "suppress-bibliography=true"]
+        ast = json.loads(ast) if isinstance(ast, str) else ast
         ast = {**ast, "meta": {**ast.get("meta", {}), "nocite": NOCITE_ALL}}
-    return _run(json.dumps(ast), "html5", "json", extra, where)
+    return _run(ast if isinstance(ast, str) else json.dumps(ast), "html5", "json", extra, where)
 
 
 def bibliography_html(bibliography: Path, csl: Path, where: str | None = None) -> str:

@@ -105,13 +105,14 @@ def test_citations_rendered_together_are_those_each_text_renders_alone():
     args = pandoc.citeproc_args(bib, pandoc.DEFAULT_CSL)
     asts = [pandoc.markdown_to_ast(text) for text in CITING]
     alone = [pandoc.ast_to_html(ast, args) for ast in asts]
-    rendered, page = pandoc.render_citations(asts, args, bibliography=True)
-    together = [pandoc.ast_to_html(ast, []) for ast in rendered]
+    cites, page = pandoc.render_citations(iter(asts), args, bibliography=True)
+    together = [pandoc.ast_to_html(pandoc.with_citations(ast, each), []) for ast, each in zip(asts, cites)]
     assert together == alone
     assert "(Carr 1966, 12–14)" in together[0] or "Carr 1966, 12–14" in together[0], together[0]
     assert pandoc.ast_to_html(page) == pandoc.bibliography_html(bib, pandoc.DEFAULT_CSL), \
         "the same bibliography as its own run makes"
     assert pandoc.render_citations(asts, args)[1] is None
+    assert [len(each) for each in cites] == [2, 2, 1]
 
 
 def test_the_bibliography_of_the_texts_citeproc_run_tells_works_apart_as_its_own_run_does(tmp_path):

@@ -100,3 +100,30 @@ def test_a_child_that_ends_before_it_starts_stops_the_build_with_b010(tmp_path, 
     assert not worker.is_alive(), "the build still waits on a child that has ended"
     assert [d.code for d in outcome[0].diagnostics] == ["B010"]
     assert "exit status 3" in outcome[0].diagnostics[0].message
+
+
+def test_texts_made_apart_keep_their_asts_packed_and_give_the_same_outputs(tmp_path, monkeypatch):
+    """The child keeps each AST as JSON text between the stages (model.Part.packed), parsing one
+    at a time: the book is the same, byte for byte, as one made in the build's process."""
+    manifest = _copy(tmp_path)
+    here = build(manifest, tmp_path / "here", use_cache=False).outputs
+    monkeypatch.setattr(making, "APART_FROM", -1)
+    packed = build(manifest, tmp_path / "apart", use_cache=False).outputs
+    for kind in ("pdf", "epub"):
+        assert packed[kind].read_bytes() == here[kind].read_bytes(), kind
+
+
+def test_a_packed_part_parses_its_ast_when_it_is_used_and_keeps_its_text():
+    from anthology.model import Part
+
+    part = Part("one", "text", None, None)
+    part.packed = True
+    part.keep_ast_json("ast", '{"blocks":[]}')
+    assert part._asts["ast"] == '{"blocks":[]}' and part.ast == {"blocks": []}
+    assert part.ast is not part.ast, "parsed anew each time: nothing held"
+    with part.unpacked():
+        tree = part.ast
+        assert part.ast is tree, "parsed once for several passes"
+        part.ast = {"blocks": [{"t": "Para", "c": []}]}
+    assert part._asts["ast"] == '{"blocks": [{"t": "Para", "c": []}]}'
+    assert part.ast_json("ast") == part._asts["ast"] and part.ast_json("headnote_ast") is None

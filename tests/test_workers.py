@@ -134,3 +134,34 @@ def test_a_worker_whose_build_was_killed_deletes_its_fonts(tmp_path):
             break
         time.sleep(0.1)
     assert not Path(folder).exists()
+
+
+def test_a_large_book_ends_its_build_one_thing_at_a_time(tmp_path, monkeypatch):
+    """From LEAN_FROM_PAGES on, the layout workers are let go after the layout, the PDF is merged
+    in a process of its own that ends with it, and only then is the EPUB packaged: the same book."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    from anthology.build import build
+    from anthology.render import print_layout
+
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    usual = build(root / "manifest.yaml", tmp_path / "usual", use_cache=False).outputs
+    seen, real = [], workers.submit_alone
+
+    def alone(fn, *args):
+        seen.append(workers._pool)  # the layout workers, when the merge starts
+        future = real(fn, *args)
+        seen.append(next(iter(workers._alone)))
+        return future
+
+    monkeypatch.setattr(print_layout, "LEAN_FROM_PAGES", 1)
+    monkeypatch.setattr(workers, "submit_alone", alone)
+    lean = build(root / "manifest.yaml", tmp_path / "lean", use_cache=False).outputs
+    assert seen[0] is None, "the layout workers were let go before the merge"
+    merger = seen[1]
+    assert not workers._alone and merger._shutdown_thread, "the merging process is let go once it is done"
+    for kind in ("pdf", "epub"):
+        assert lean[kind].read_bytes() == usual[kind].read_bytes(), kind

@@ -219,10 +219,15 @@ class PendingPDF:
                 buffer = io.BytesIO()
                 write_single_pass(book, buffer, target.name)
                 self.result = checked_pdf(buffer.getvalue(), stable, book.manifest.output)
-            else:
+            else:  # a large book's in a process of its own, whose memory goes with it
                 from . import workers
                 from .merge import merged_pdf
-                self.future = workers.submit(merged_pdf, layout.lean(), stable, book.manifest.output)
+                submit = workers.submit_alone if layout.large else workers.submit
+                self.future = submit(merged_pdf, layout.lean(), stable, book.manifest.output)
+
+    def wait(self) -> None:
+        """Wait until the PDF is made (not yet put in place)."""
+        self.result = self._result()
 
     def finish(self) -> Path:
         """Preflight's verdict, then the PDF written to a temporary file and put in place."""
@@ -233,6 +238,14 @@ class PendingPDF:
         return self.target
 
     def _made(self) -> bytes:
+        result = self._result()
+        if "error" in result:
+            raise _failure_error(self.book, result, self.target.name)
+        if result["problems"]:
+            raise preflight.refusal(result["problems"])
+        return result["pdf"]
+
+    def _result(self) -> dict:
         from concurrent.futures import TimeoutError as Timeout
         from concurrent.futures.process import BrokenProcessPool
 
@@ -246,11 +259,7 @@ class PendingPDF:
                 result = {"error": "crashed", "message": "the worker merging the PDF stopped unexpectedly"}
             except Timeout:
                 result = {"error": "timeout", "message": f"merging the PDF took more than {limits.CHUNK_TIMEOUT:.0f} s"}
-        if "error" in result:
-            raise _failure_error(self.book, result, self.target.name)
-        if result["problems"]:
-            raise preflight.refusal(result["problems"])
-        return result["pdf"]
+        return result
 
 
 def checked_pdf(data: bytes, stable_uuid: bytes, output: dict) -> dict:

@@ -15,6 +15,9 @@ from .layout import warn_late_notes
 
 log = logging.getLogger("anthology.render.pdf")
 BLANK, FOLIOS = "the blank page", "the folios"  # with a space, unlike any part's id (see chunks.PRELIMS)
+# From this many pages on, the end of a build does one thing at a time, for the memory: the
+# layout workers are let go, the PDF is merged in a process of its own, then the EPUB packaged.
+LEAN_FROM_PAGES = 400
 
 
 @dataclass
@@ -28,6 +31,11 @@ class PrintLayout:
     folios: list[dict] = field(default_factory=list)  # the layouts of the blocks of folios (chunks.folio_html)
     blank_key: str = ""
     settled: bool = True                # False: the numbers never agreed, the PDF is made in one pass
+
+    @property
+    def large(self) -> bool:
+        """Whether the book ends its build one thing at a time (see LEAN_FROM_PAGES)."""
+        return self.numbers.total >= LEAN_FROM_PAGES
 
     def lean(self) -> "PrintLayout":
         """What the merge needs, without the book's parts (sent to a worker)."""

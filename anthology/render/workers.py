@@ -51,6 +51,7 @@ class Workers:
         context = multiprocessing.get_context("spawn")
         self.executors = [ProcessPoolExecutor(1, mp_context=context, initializer=_import_weasyprint)
                           for _ in range(count)]
+        self.prepared: set[tuple[int, str]] = set()  # (worker, book's tools) already given `_prepare`
 
     @property
     def broken(self) -> bool:
@@ -83,12 +84,18 @@ def pool() -> Workers:
 def warm_up(tools: dict | None = None, count: int | None = None) -> None:
     """Start `count` workers now (all by default; they import WeasyPrint while pandoc runs),
     without waiting for them; given a book's `tools` (print_layout.tools_of), they load its
-    fonts and styles too. The pool starts the others when jobs come (it spawns on demand)."""
+    fonts and styles too, once. The pool starts the others when jobs come (it spawns on demand)."""
+    import json
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        for executor in pool().executors[:count or None]:
-            _submit(executor, _prepare, tools) if tools else _submit(executor, _nothing)
+        workers = pool()
+        for number, executor in enumerate(workers.executors[:count or None]):
+            if not tools:
+                _submit(executor, _nothing)
+            elif (number, json.dumps(tools, sort_keys=True)) not in workers.prepared:
+                workers.prepared.add((number, json.dumps(tools, sort_keys=True)))
+                _submit(executor, _prepare, tools)
     except (BrokenProcessPool, RuntimeError, OSError) as exc:  # the layout will say it, with a code
         log.debug("the layout workers could not be started now: %s", exc)
 
@@ -141,10 +148,12 @@ def stop() -> None:
     """Stop the workers now, whatever they are doing (after a failure, or Ctrl-C): the next build
     starts new ones."""
     global _pool
-    with _pool_lock:
-        if _pool is not None:
-            _stop(*_pool.executors)
-            _pool = None
+    with _pool_lock:  # a stopped process's futures are cancelled, and their callbacks take the lock
+        stopping = (_pool.executors if _pool is not None else []) + list(_alone)
+        _pool = None
+        _alone.clear()
+    if stopping:
+        _stop(*stopping)
 
 
 atexit.register(shut_down)
@@ -203,6 +212,26 @@ def _start_next(executors: list, waiting: list[dict], running: dict) -> None:
             running[_submit(executor, lay_out_chunk, job)] = (job, number)
 
 
+def submit_alone(fn, *args):
+    """`fn(*args)` in a process of its own, without WeasyPrint, which ends with it: its memory is
+    given back at once (a large book's merge, print_layout.lean). `stop()` stops it too."""
+    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_alone)
+    with _pool_lock:
+        _alone.add(executor)
+    future = _submit(executor, fn, *args)
+    future.add_done_callback(lambda _: _let_go(executor))
+    return future
+
+
+_alone: set = set()
+
+
+def _let_go(executor: ProcessPoolExecutor) -> None:
+    with _pool_lock:
+        _alone.discard(executor)
+    executor.shutdown(wait=False)
+
+
 def submit(fn, *args):
     """`fn(*args)` in the least busy worker: its Future (the function must be importable and return a value)."""
     return _submit(pool().least_busy(), fn, *args)
@@ -223,6 +252,11 @@ KEEP_BOOKS = 2
 _font_configurations: weakref.WeakSet = weakref.WeakSet()  # every one alive, for `_remove_font_folders`
 _fetchers: dict[tuple, object] = {}  # (styles folder, its digest, book folder) -> its fetcher
 _styles: dict[tuple, tuple] = {}    # the same -> (font configuration, stylesheet)
+
+
+def _start_alone() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the build stops it
+    threading.Thread(target=_exit_with_the_build, args=(os.getppid(),), daemon=True).start()
 
 
 def _import_weasyprint() -> None:

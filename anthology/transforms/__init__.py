@@ -25,7 +25,8 @@ def apply(book) -> None:
     """The passes, over the parts not reused from the cache (whose HTML is finished); the book's
     passes take what they need of those from what the cache kept (see part_cache.py)."""
     for part in (p for p in book.parts if not p.reused):
-        for transform in PART_PASSES:
-            transform(part)
+        with part.unpacked():  # a packed part's ASTs parsed once for these passes (model.Part)
+            for transform in PART_PASSES:
+                transform(part)
     for transform in BOOK_PASSES:
         transform(book)

@@ -158,5 +158,5 @@ def mark_index_terms(book) -> None:
     for part in book.parts:  # the texts and the editors' own pages alike
         if part.reused:
             book.index.occurrences += part.index_occurrences
-        elif part.ast is not None and not part.generated:
-            part.ast = {**part.ast, "blocks": marker.descend(part.ast["blocks"], part, False)}
+        elif not part.generated and (ast := part.ast) is not None:
+            part.ast = {**ast, "blocks": marker.descend(ast["blocks"], part, False)}

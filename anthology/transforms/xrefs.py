@@ -76,9 +76,10 @@ def check_and_mark_links(book) -> None:
                     problems.append(Diagnostic("X001", f"cross-reference to '#{target}', which is nowhere in the book",
                                                file, line, col))
             continue
-        if part.ast is not None:
-            part.ast = walk(part.ast, visit(part))
-        if part.headnote_ast is not None:
-            part.headnote_ast = walk(part.headnote_ast, visit(part))
+        with part.unpacked():
+            if part.ast is not None:
+                part.ast = walk(part.ast, visit(part))
+            if part.headnote_ast is not None:
+                part.headnote_ast = walk(part.headnote_ast, visit(part))
     if problems:
         raise AnthologyError(problems)

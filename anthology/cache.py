@@ -28,6 +28,7 @@ import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 from html import unescape as html_unescape
 from pathlib import Path
@@ -147,26 +148,11 @@ class BuildCache:
             return None
         self.consulted.add(kind)
         path = self._path(kind, key)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            return self._damaged(path, str(exc))
-        head, newline, payload = data.partition(b"\n")
-        try:
-            header = json.loads(head)
-        except ValueError:
-            return self._damaged(path, "its header is not JSON")
-        if not newline or not isinstance(header, dict):
-            return self._damaged(path, "it has no header")
-        if header.get("format") != FORMAT or header.get("kind") != kind or header.get("key") != key:
-            return self._damaged(path, "its header names another entry")
-        if header.get("size") != len(payload):
-            return self._damaged(path, f"it holds {len(payload)} bytes, not {header.get('size')}")
-        if header.get("sha256") != _sha(payload):
-            return self._damaged(path, "its checksum does not match")
-        self.used.add(path)
+        payload, why = _payload(path, kind, key)
+        if why is not None:
+            return self._damaged(path, why)
+        if payload is not None:
+            self.used.add(path)
         return payload
 
     def _damaged(self, path: Path, why: str) -> None:
@@ -177,9 +163,10 @@ class BuildCache:
     def _name(self, path: Path) -> str:
         return str(path.relative_to(self.folder.parent)) if self.folder else str(path)
 
-    def write(self, kind: str, key: str, payload: bytes) -> None:
+    def write(self, kind: str, key: str, payload: bytes) -> bool:
+        """Store the entry; whether it was (not without a cache, or when writing fails)."""
         if not self.enabled:
-            return
+            return False
         self.consulted.add(kind)
         path = self._path(kind, key)
         header = json.dumps({"format": FORMAT, "kind": kind, "key": key, "size": len(payload),
@@ -190,8 +177,13 @@ class BuildCache:
         except (OSError, AnthologyError) as exc:  # the build goes on without this entry
             reason = "; ".join(d.message for d in exc.diagnostics) if isinstance(exc, AnthologyError) else exc
             log.warning("cache entry %s could not be written (%s)", self._name(path), reason)
-            return
+            return False
         self.used.add(path)
+        return True
+
+    def stored(self, kind: str, key: str) -> "Stored":
+        """A reference to an entry this build has written or read, for another process to read."""
+        return Stored(str(self.folder.resolve()), kind, key)
 
     def keep_entry(self, kind: str, key: str) -> None:
         """Keep an entry this build did not need to read (a reused part's conversions)."""
@@ -397,6 +389,45 @@ class BuildCache:
         except OSError as exc:  # a cache that cannot be tidied is no reason to fail a good build
             log.warning("the cache in %s could not be tidied (%s)", self.folder, exc)
 
+
+
+def _payload(path: Path, kind: str, key: str) -> tuple[bytes | None, str | None]:
+    """An entry's payload, checked against its header; or why it cannot be trusted."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, str(exc)
+    head, newline, payload = data.partition(b"\n")
+    try:
+        header = json.loads(head)
+    except ValueError:
+        return None, "its header is not JSON"
+    if not newline or not isinstance(header, dict):
+        return None, "it has no header"
+    if header.get("format") != FORMAT or header.get("kind") != kind or header.get("key") != key:
+        return None, "its header names another entry"
+    if header.get("size") != len(payload):
+        return None, f"it holds {len(payload)} bytes, not {header.get('size')}"
+    if header.get("sha256") != _sha(payload):
+        return None, "its checksum does not match"
+    return payload, None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An entry of the cache, read where it is wanted (a chunk's PDF, by the process merging the
+    book), so that the build's process does not hold it meanwhile; checked as any entry is."""
+    folder: str
+    kind: str
+    key: str
+
+    def read(self) -> bytes:
+        payload, _ = _payload(Path(self.folder) / self.kind / f"{self.key}.entry", self.kind, self.key)
+        if payload is None:
+            raise OSError(f"the cache entry {self.kind}/{self.key} changed during the build")
+        return payload
 
 
 class _CachedPDF:

@@ -27,6 +27,8 @@ What is measured, for each book:
   epub-edition  the same for an EPUB that follows no print pages (`output.epub.page-list: none`,
                 built once so), after a third edit: no print layout at all.
   check         `anthology check`.
+The first build's memory is also given phase by phase: its peak while the texts are made
+(before the print layout), during the layout, and at the end (the PDF merged, the EPUB packaged).
 It writes the figures to build/bench.json and prints a table.
 """
 from __future__ import annotations
@@ -161,6 +163,7 @@ def _child(task: dict) -> dict:
 
     kind, manifest = task["kind"], Path(task["manifest"])
     passes = LayoutPasses()
+    layout_times = _LayoutTimes()
     start = time.perf_counter()
     extra = {}
     if kind == "naive":
@@ -175,9 +178,34 @@ def _child(task: dict) -> dict:
         extra["stages"] = {name: round(s, 2) for name, s in result.stages}
     seconds = time.perf_counter() - start
     extra["layout_passes"] = passes.done()
+    extra["layout_times"] = layout_times.done()
     self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"seconds": seconds, "maxrss_self_mb": self_kb / 1024, "maxrss_children_mb": children_kb / 1024, **extra}
+
+
+class _LayoutTimes:
+    """When the build's print layout began and ended (wall clock), to tell the memory's phases apart."""
+
+    def __init__(self):
+        import logging
+
+        class Handler(logging.Handler):
+            def emit(inner, record):
+                message = record.getMessage()
+                if message.startswith("laying out the print edition"):
+                    self.times.append(time.time())
+
+        self.times: list[float] = []
+        self.handler, self.logger = Handler(), logging.getLogger("anthology.build")
+        self.logger.addHandler(self.handler)
+        self.level = self.logger.level
+        self.logger.setLevel(logging.INFO)
+
+    def done(self) -> list[float]:
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)
+        return self.times
 
 
 class LayoutPasses:
@@ -258,12 +286,14 @@ def measure(task: dict, memory: bool = False) -> dict:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, **task.get("env", {})})
     peak = peak_rss = 0
+    samples = []  # (time, PSS summed)
     if psutil is not None:
         try:
             parent = psutil.Process(proc.pid)
             while proc.poll() is None:
                 pss, rss = _summed(psutil, [parent, *parent.children(recursive=True)])
                 peak, peak_rss = max(peak, pss), max(peak_rss, rss)
+                samples.append((time.time(), pss))
                 time.sleep(SAMPLE_EVERY)
         except psutil.Error:
             pass
@@ -276,7 +306,19 @@ def measure(task: dict, memory: bool = False) -> dict:
         result["peak_rss_mb"] = peak_rss / 2**20 if peak_rss else None
         result["peak_method"] = ("psutil: proportional set size (PSS), summed over processes" if peak
                                  else "getrusage, largest process")
+        result["phase_peaks_mb"] = _phase_peaks(samples, result.get("layout_times", []))
     return result
+
+
+def _phase_peaks(samples: list[tuple[float, int]], layout_times: list[float]) -> dict:
+    """The peak of each phase of a build (PSS summed): before the print layout (the texts made),
+    during it, and after it (the PDF merged, the EPUB packaged)."""
+    if len(layout_times) < 2 or not samples:
+        return {}
+    start, end = layout_times[0], layout_times[-1]
+    phases = {"texts": [p for t, p in samples if t < start], "layout": [p for t, p in samples if start <= t <= end],
+              "end": [p for t, p in samples if t > end]}
+    return {name: round(max(values) / 2**20) for name, values in phases.items() if values}
 
 
 def _summed(psutil, processes) -> tuple[int, int]:
@@ -373,6 +415,8 @@ def table(results: dict) -> str:
     add("peak memory (PSS summed), naive", lambda r: f"{r['naive-memory']['peak_mb']:.0f} MB")
     add("peak memory (PSS summed), first build", lambda r: f"{r['first-memory']['peak_mb']:.0f} MB "
         f"({r['first-memory']['peak_mb'] / r['naive-memory']['peak_mb']:.2f}×)")
+    add("  texts / layout / end of the build", lambda r: " / ".join(
+        f"{mb} MB" for mb in r["first-memory"].get("phase_peaks_mb", {}).values()) or "not sampled")
     add("peak memory (RSS summed), naive / first", lambda r: _rss(r))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]

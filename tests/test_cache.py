@@ -345,3 +345,19 @@ def test_an_epub_alone_lays_its_chunks_out_without_their_pdfs(tmp_path):
     assert chunks_laid_out(layout) == ["two"], "laid out again, for its PDF"
     build(manifest, root / "nocache", use_cache=False)
     assert outputs(manifest) == outputs(manifest, root / "nocache")
+
+
+def test_a_stored_entry_is_read_where_it_is_wanted_and_checked_there(tmp_path):
+    """A chunk's PDF is not held by the build's process: the merge reads it from the cache, and a
+    payload that changed meanwhile is refused, not merged."""
+    from anthology.cache import BuildCache
+
+    cache = BuildCache(tmp_path / ".cache")
+    assert cache.write("chunk-pdf", "k1", b"%PDF-1.7 one")
+    stored = cache.stored("chunk-pdf", "k1")
+    assert stored.read() == b"%PDF-1.7 one"
+    path = cache._path("chunk-pdf", "k1")
+    path.write_bytes(path.read_bytes().replace(b"one", b"two"))
+    with pytest.raises(OSError, match="changed during the build"):
+        stored.read()
+    assert not BuildCache(None).write("chunk-pdf", "k1", b"x"), "nothing is stored without a cache"

@@ -36,7 +36,8 @@ def merge(layout, stable_uuid: bytes) -> bytes:
 
     stable_id = hashlib.md5(stable_uuid).hexdigest().encode()
 
-    def opened(data: bytes):  # WeasyPrint's random ids made stable, of the same length, so no offset moves
+    def opened(data):  # WeasyPrint's random ids made stable, of the same length, so no offset moves
+        data = data if isinstance(data, bytes) else data.read()  # or read from the cache (cache.Stored)
         data = XMP_DOCUMENT_ID.sub(b"xmp.did:" + stable_uuid, data)
         return pikepdf.open(io.BytesIO(TRAILER_ID.sub(b"/ID [(" + stable_id + b") (" + stable_id + b")]", data)))
 

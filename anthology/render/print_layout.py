@@ -234,11 +234,13 @@ class _Jobs:
                  extra={"layout_event": "chunk", "pages": result["pages"]})
 
     def _keep(self, job: dict, result: dict) -> None:
+        """Keep the layout for this build and the next; its PDF, once in the cache, is read there by
+        the process merging the book (cache.Stored), not held here meanwhile."""
         self.made[job["key"]] = result
         if job.get("placeholder") and result["pdf"] is None:  # of no use to another build
             return
-        if result["pdf"] is not None:
-            self.cache.write("chunk-pdf", job["key"], result["pdf"])
+        if result["pdf"] is not None and self.cache.write("chunk-pdf", job["key"], result["pdf"]):
+            result["pdf"] = self.cache.stored("chunk-pdf", job["key"])
         self.cache.write_json("chunk", job["key"], {k: v for k, v in result.items() if k != "pdf"})
 
     def _cached(self, key: str) -> dict | None:
@@ -248,7 +250,7 @@ class _Jobs:
         pdf = self.cache.read("chunk-pdf", key) if self.merged else None  # a layout kept without its PDF
         if pdf is None and self.merged:                                    # is laid out again for one
             return None
-        result = {**meta, "pdf": pdf}
+        result = {**meta, "pdf": None if pdf is None else self.cache.stored("chunk-pdf", key)}  # checked
         self.made[key] = result
         _relog(record for record in meta.get("log", ()) if record[1] >= logging.WARNING)  # as pandoc's are
         return result

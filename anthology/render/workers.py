@@ -275,6 +275,9 @@ def _import_weasyprint() -> None:
         logger = logging.getLogger(name)
         logger.propagate = False
         logger.addHandler(logging.NullHandler())
+    import gc
+
+    gc.freeze()  # what the import made lives as long as the worker: no collection looks at it again
 
 
 def _exit_with_the_build(parent: int) -> None:
@@ -412,7 +415,17 @@ def lay_out_chunk(job: dict) -> dict:
         for logger in loggers:
             logger.removeHandler(collected)
     result["log"] = collected.records
+    _collect_garbage()
     return result
+
+
+def _collect_garbage() -> None:
+    """A laid-out chunk's boxes hold cycles, which Python frees only when it collects its oldest
+    objects: seldom, so that a worker held several chunks' worth. Collected after each chunk,
+    quickly since the import's objects are frozen (`_import_weasyprint`)."""
+    import gc
+
+    gc.collect()
 
 
 def _lay_out(job: dict) -> dict:

@@ -308,10 +308,11 @@ class BuildCache:
         if page is not None:  # rendered by the texts' citeproc run: only written as HTML
             kind, where, key, _ = bibliography_job[0]
             bibliography_job = [(kind, where, key, lambda: pandoc.ast_to_html(page, where=where))]
-        jobs = [("html", label, key, lambda part=part, ast=ast, text=text, label=label, args=args, key=key:
-                 pandoc.ast_to_html(pandoc.with_citations(getattr(part, ast), rendered[key]), where=label)
-                 if key in rendered else pandoc.ast_to_html(text, args, where=label))
-                for part, ast, text, label, key, args in todo]
+        # the rendered citations put in, one AST at a time (a large book's are packed: model.Part)
+        todo = [(part, ast, json.dumps(pandoc.with_citations(getattr(part, ast), rendered[key])) if key in rendered
+                 else text, label, key, [] if key in rendered else args) for part, ast, text, label, key, args in todo]
+        jobs = [("html", label, key, lambda text=text, label=label, args=args: pandoc.ast_to_html(text, args, where=label))
+                for _, _, text, label, key, args in todo]
         values = self._convert_all(bibliography_job + jobs)
         if bibliography_job:
             book.bibliography_html = values.pop(0)

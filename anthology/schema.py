@@ -64,6 +64,11 @@ SCHEMA: dict = {
             "profile": Field(str, "press: PDF/X-4 for a print shop; screen: tagged PDF with links.",
                              default="press", choices=("press", "screen")),
             "bleed": Field(bool, "Add 0.125in bleed and crop marks.", default=False),
+            "page-figures": Field(str, "Figures of the page numbers that cross-references print: tabular, of one "
+                                  "width, as the contents has them (a first build draws the real numbers in "
+                                  "without laying a text out again); or proportional, as the text's own (the "
+                                  "texts that print other texts' pages are laid out twice in a first build).",
+                                  default="tabular", choices=("tabular", "proportional")),
         }),
         "epub": Section("The EPUB 3.", fields={
             "page-list": Field(str, "print: the EPUB marks the print edition's page breaks and its index gives "

@@ -200,7 +200,7 @@ class _LayoutTimes:
         self.handler, self.logger = Handler(), logging.getLogger("anthology.build")
         self.logger.addHandler(self.handler)
         self.level = self.logger.level
-        self.logger.setLevel(logging.INFO)
+        self.logger.setLevel(logging.DEBUG)  # a stage's start is logged at DEBUG
 
     def done(self) -> list[float]:
         self.logger.removeHandler(self.handler)

@@ -393,3 +393,31 @@ def test_large_streams_are_compressed_once_and_as_pydyf_would():
     made = pydyf.zlib.compressobj(level=9)
     assert made.compress(profile) + made.flush() == b"remembered", "a large stream seen before is not compressed again"
     stream_memo._made.clear()
+
+
+def test_proportional_page_figures_have_the_texts_that_print_them_laid_out_again(tmp_path, monkeypatch):
+    """`output.pdf.page-figures: proportional`: a cross-reference's number is not as wide as its
+    stand-in, so the text printing it is laid out again with it (the contents keep tabular
+    figures and are numbered in place), and its number reads as in the tabular book."""
+    def first_build(root: Path, out: Path):
+        rounds = _recorded_rounds(monkeypatch)
+        build(root / "manifest.yaml", out)
+        monkeypatch.undo()
+        return rounds
+
+    root = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", root, ignore=shutil.ignore_patterns("build"))
+    tabular = first_build(root, tmp_path / "tabular")
+    manifest = root / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("    trim: a5", "    trim: a5\n    page-figures: proportional"))
+    proportional = first_build(root, tmp_path / "proportional")
+
+    def numbered(rounds):
+        return {job["chunk"] for job, result in rounds[1] if result.get("stamped")}
+
+    assert {"intro", "the prelims"} <= numbered(tabular)
+    assert "intro" not in numbered(proportional) and "the prelims" in numbered(proportional)
+    assert "intro" in {job["chunk"] for jobs in proportional[1:] for job, _ in jobs}
+    intro = [page for page in pdf_pages(str(tmp_path / "proportional" / "tiny.pdf")) if "(p." in page]
+    assert intro == [page for page in pdf_pages(str(tmp_path / "tabular" / "tiny.pdf")) if "(p." in page]
+

@@ -39,6 +39,8 @@ def page_css(output: dict) -> str:
         css += f"@page {{ bleed: {BLEED}; marks: crop; }}"
     if pdf["profile"] == "press":
         css += f"@color-profile device-cmyk {{ src: url({OUTPUT_PROFILE.as_uri()}); components: c, m, y, k; }}"
+    if pdf.get("page-figures") == "proportional":  # print.css makes them tabular (render/stamp.py)
+        css += "a.xref::after { font-variant-numeric: oldstyle-nums proportional-nums; }"
     return css
 
 

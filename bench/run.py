@@ -399,8 +399,9 @@ def table(results: dict) -> str:
     add("our first build", lambda r: ratio(r, "first"))
     add("  of which the print layout", lambda r: f"{r['first'].get('stages', {}).get('laying out the print edition', 0):.1f} s"
         " (chunks on every core)")
-    add("  of which the PDF, after the EPUB", lambda r: f"{_stages(r['first'], 'merging the PDF', 'writing the PDF'):.1f} s"
-        " (merge and preflight in a worker)")
+    add("  of which waiting for the PDF", lambda r: f"{_stages(r['first'], 'merging the PDF', 'waiting for the PDF', 'writing the PDF'):.1f} s"
+        + (" (merged alone, before the EPUB)" if "waiting for the PDF" in r["first"].get("stages", {})
+           else " (merged in a worker beside the EPUB)"))
     add("rebuild, nothing changed", lambda r: ratio(r, "rebuild"))
     add("rebuild after a metadata edit", lambda r: ratio(r, "relayout"))
     add("full rebuild: every page laid out again", lambda r: ratio(r, "full"))

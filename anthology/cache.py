@@ -303,7 +303,8 @@ class BuildCache:
                     self.entries.setdefault(part.id, []).append(["html", key])
                     todo.append((part, ast, text, label, key, args))
         bibliography_job = self._bibliography_job(book)
-        wanted = bool(bibliography_job) and not self._stored(*bibliography_job[0][::2])
+        wanted = (bool(bibliography_job) and not self._stored(*bibliography_job[0][::2])
+                  and pandoc.bibliography_sorted(csl))  # else in the order the texts happen to cite
         rendered, page = self._citations_together(todo, citeproc, csl, wanted)
         if page is not None:  # rendered by the texts' citeproc run: only written as HTML
             kind, where, key, _ = bibliography_job[0]

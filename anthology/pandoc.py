@@ -195,6 +195,19 @@ def citations_apart(csl: Path) -> bool:
     return root.get("class") == "in-text" and not _IN_ORDER.search(data)
 
 
+def bibliography_sorted(csl: Path) -> bool:
+    """Whether the style sorts its bibliography (`<bibliography><sort>`): then the texts' citeproc
+    run lists the entries as the bibliography's own run does, whatever the texts cite first."""
+    from lxml import etree
+
+    try:
+        root = etree.fromstring(limits.read_regular(csl, limits.MAX_DATA_BYTES),
+                                etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False))
+    except (OSError, ValueError, etree.XMLSyntaxError):
+        return False
+    return bool(root.xpath("./*[local-name()='bibliography']/*[local-name()='sort']/*[local-name()='key']"))
+
+
 def render_citations(asts: Iterable[dict], citeproc: list[str], where: str | None = None,
                      bibliography: bool = False) -> tuple[list[list[dict]] | None, dict | None]:
     """Every citation of the ASTs rendered by one citeproc run over all of them (a tenth of a

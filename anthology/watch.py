@@ -21,6 +21,7 @@ from .build import OUTPUTS, build
 from .fsutil import TEMP_PREFIX, inside
 from .messages import AnthologyError
 from .progress import NORMAL, QUIET, BuildProgress
+from .render import workers
 
 STYLES = Path(__file__).resolve().parent.parent / "styles"
 IGNORED_FOLDERS = {".git", ".venv", "__pycache__", "node_modules", ".a11y", ".pytest_cache", ".mypy_cache"}
@@ -146,6 +147,7 @@ def watch(manifest_path: Path | str = "manifest.yaml", out_dir: Path | str | Non
     for folder in roots:
         observer.schedule(Handler(), str(folder), recursive=True)
     observer.start()
+    workers.kept_between_builds = True  # each rebuild reuses them, however large the book
     try:
         say(f"watching {root} for changes (Ctrl-C stops)")
         rebuild([])
@@ -154,9 +156,9 @@ def watch(manifest_path: Path | str = "manifest.yaml", out_dir: Path | str | Non
             if changed:
                 rebuild(changed)
     except KeyboardInterrupt:
-        from .render import workers
         workers.stop()  # rather than wait, on the way out, for a build's chunks
     finally:
+        workers.kept_between_builds = False
         observer.stop()
         observer.join()
         if previous is not None:

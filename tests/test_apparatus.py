@@ -171,6 +171,30 @@ def test_a_build_renders_the_citations_of_its_texts_and_its_bibliography_in_one_
     assert "Avrich, Paul. 1967." in text, "the bibliography, from the same run"
 
 
+def test_a_bibliography_the_style_does_not_sort_is_made_by_its_own_run(tmp_path, monkeypatch):
+    """Unsorted, a bibliography lists its entries in the order they are first cited: in the texts'
+    run that order would follow the texts, in its own run the file's. Its own run makes it, so
+    that a cached bibliography and a fresh one are the same."""
+    from anthology import pandoc
+
+    assert pandoc.bibliography_sorted(pandoc.DEFAULT_CSL)
+    dest = tmp_path / "book"
+    shutil.copytree(FIXTURES / "books" / "tiny", dest)
+    style = re.sub(r"(<bibliography[^>]*>\s*)<sort>.*?</sort>", r"\1", pandoc.DEFAULT_CSL.read_text(encoding="utf-8"),
+                   count=1, flags=re.S)
+    (dest / "unsorted.csl").write_text(style, encoding="utf-8")
+    assert not pandoc.bibliography_sorted(dest / "unsorted.csl")
+    manifest = dest / "manifest.yaml"
+    manifest.write_text(manifest.read_text().replace("bibliography: bibliography.yaml",
+                                                     "bibliography: bibliography.yaml\ncsl: unsorted.csl", 1))
+    headnote = dest / "notes" / "headnote-one.md"
+    headnote.write_text(headnote.read_text() + "\nAs Avrich tells it [@avrich1967, 3].\n")
+    runs, real = [], pandoc.subprocess.run
+    monkeypatch.setattr(pandoc.subprocess, "run", lambda cmd, **kw: runs.append(cmd) or real(cmd, **kw))
+    build(manifest, only=("epub",))
+    assert [cmd for cmd in runs if "--citeproc" in cmd and "--to=html5" in cmd and "--from=markdown" in cmd]
+
+
 @pytest.fixture
 def book(tmp_path):
     dest = tmp_path / "book"

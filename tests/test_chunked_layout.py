@@ -417,6 +417,8 @@ def test_proportional_page_figures_have_the_texts_that_print_them_laid_out_again
 
     assert {"intro", "the prelims"} <= numbered(tabular)
     assert "intro" not in numbered(proportional) and "the prelims" in numbered(proportional)
+    held = {job["chunk"] for job, _ in proportional[0] if job.get("hold")}
+    assert "the prelims" in held and "intro" not in held, "no layout kept that cannot be numbered in place"
     assert "intro" in {job["chunk"] for jobs in proportional[1:] for job, _ in jobs}
     intro = [page for page in pdf_pages(str(tmp_path / "proportional" / "tiny.pdf")) if "(p." in page]
     assert intro == [page for page in pdf_pages(str(tmp_path / "tabular" / "tiny.pdf")) if "(p." in page]

@@ -165,3 +165,13 @@ def test_a_large_book_ends_its_build_one_thing_at_a_time(tmp_path, monkeypatch):
     assert not workers._alone and merger._shutdown_thread, "the merging process is let go once it is done"
     for kind in ("pdf", "epub"):
         assert lean[kind].read_bytes() == usual[kind].read_bytes(), kind
+
+
+def test_anthology_watch_keeps_the_workers_of_a_large_book(monkeypatch):
+    """Its rebuilds reuse the workers, so a large book does not end its build one thing at a time there."""
+    from anthology.render import chunks, print_layout
+
+    layout = print_layout.PrintLayout([], {}, {}, chunks.Numbers(total=print_layout.LEAN_FROM_PAGES))
+    assert layout.large
+    monkeypatch.setattr(workers, "kept_between_builds", True)
+    assert not layout.large

@@ -228,8 +228,9 @@ class PendingPDF:
                 self.future = submit(merged_pdf, layout.lean(), stable, book.manifest.output)
 
     def wait(self) -> None:
-        """Wait until the PDF is made (not yet put in place)."""
+        """Wait until the PDF is made (not yet put in place); what went wrong is said now."""
         self.result = self._result()
+        self._made()
 
     def finish(self) -> Path:
         """Preflight's verdict, then the PDF written to a temporary file and put in place."""
@@ -248,6 +249,7 @@ class PendingPDF:
         return result["pdf"]
 
     def _result(self) -> dict:
+        from concurrent.futures import CancelledError
         from concurrent.futures import TimeoutError as Timeout
         from concurrent.futures.process import BrokenProcessPool
 
@@ -257,7 +259,7 @@ class PendingPDF:
         if result is None:
             try:
                 result = self.future.result(timeout=limits.CHUNK_TIMEOUT)
-            except BrokenProcessPool:
+            except (BrokenProcessPool, CancelledError):
                 result = {"error": "crashed", "message": "the worker merging the PDF stopped unexpectedly"}
             except Timeout:
                 result = {"error": "timeout", "message": f"merging the PDF took more than {limits.CHUNK_TIMEOUT:.0f} s"}

@@ -34,8 +34,9 @@ class PrintLayout:
 
     @property
     def large(self) -> bool:
-        """Whether the book ends its build one thing at a time (see LEAN_FROM_PAGES)."""
-        return self.numbers.total >= LEAN_FROM_PAGES
+        """Whether the book ends its build one thing at a time (see LEAN_FROM_PAGES); not in
+        `anthology watch`, whose rebuilds reuse the workers."""
+        return self.numbers.total >= LEAN_FROM_PAGES and not workers.kept_between_builds
 
     def lean(self) -> "PrintLayout":
         """What the merge needs, without the book's parts (sent to a worker)."""
@@ -157,7 +158,14 @@ class _Jobs:
         return {**self.common, "chunk": chunk.name, "html": html, "starts": True,
                 "extra_css": chunking.CHUNK_CSS, "key": key, "placeholder": placeholder,
                 # its layout is kept, to be given the real numbers in the stand-ins' place (stamp.py)
-                "hold": self.build if placeholder and not chunk.start_matters else None}
+                "hold": self.build if placeholder and self._numbered_in_place(chunk) else None}
+
+    def _numbered_in_place(self, chunk) -> bool:
+        """Whether the chunk's numbers can be drawn into its layout: not those its own pages give
+        (target-counter), nor the cross-references' proportional figures (`page-figures`), which
+        are not as wide as their stand-ins; the contents' figures are always tabular."""
+        proportional = self.book.manifest.output["pdf"].get("page-figures") == "proportional"
+        return not chunk.start_matters and (chunk.part is None or not proportional)
 
     def folio_jobs(self, pages: int) -> dict[str, dict]:
         """The blocks of folios for a book of this many pages."""

@@ -25,6 +25,7 @@ log = logging.getLogger("anthology.render.pdf")
 
 _pool: "Workers | None" = None
 _pool_lock = threading.Lock()
+kept_between_builds = False  # `anthology watch`: a large book's build does not let its workers go
 
 
 def worker_count() -> int:
@@ -218,7 +219,11 @@ def submit_alone(fn, *args):
     executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_alone)
     with _pool_lock:
         _alone.add(executor)
-    future = _submit(executor, fn, *args)
+    try:
+        future = _submit(executor, fn, *args)
+    except BaseException:
+        _let_go(executor)
+        raise
     future.add_done_callback(lambda _: _let_go(executor))
     return future
 

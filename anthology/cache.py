@@ -20,88 +20,27 @@ successful build, entries it did not use are deleted, except the last few layout
 """
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import logging
 import os
-import re
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
-from html import unescape as html_unescape
 from pathlib import Path
 from typing import Callable
-from urllib.parse import unquote, urlsplit
 
 from . import __version__, pandoc
 from .fsutil import TEMP_PREFIX, atomic_output
-from .messages import AnthologyError
 from .fsutil import relative_name as _relative
+from .keys import code_digest, digest, file_digest, sha
+from .messages import AnthologyError
+from .thread_logs import HeldBack, WarningsOfThisThread, warnings_kept_when_quiet
 
 log = logging.getLogger(__name__)
 
 FOLDER = ".cache"
 FORMAT = 1
-PACKAGE = Path(__file__).resolve().parent
-STYLES = PACKAGE.parent / "styles"
 KEEP_LAYOUTS = 2
 KEPT = ("pdf", "chunk", "chunk-pdf")
-_RESOURCE = re.compile(r"""(?:\ssrc="([^"]+)"|url\(\s*['"]?([^'")]+)['"]?\s*\))""")
-
-
-def _sha(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def digest(*parts) -> str:
-    """The key of these parts: their canonical JSON, hashed."""
-    return _sha(json.dumps(parts, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode())
-
-
-def file_digest(path: Path | None) -> str | None:
-    if path is None:
-        return None
-    try:
-        return _sha(Path(path).read_bytes())
-    except OSError:
-        return None
-
-
-def tree_digest(root: Path, keep: Callable[[Path], bool] = lambda p: True) -> str:
-    """One hash of every file under `root` (names and contents)."""
-    files = sorted(p for p in root.rglob("*") if p.is_file() and keep(p) and "__pycache__" not in p.parts)
-    return digest([(str(p.relative_to(root)), file_digest(p)) for p in files])
-
-
-@lru_cache(maxsize=1)
-def code_digest() -> str:
-    """One hash of the package's code as this process loaded it (read once: a long-lived `watch`
-    keeps the keys of the code it runs, not of a newer copy on disk)."""
-    return tree_digest(PACKAGE, lambda p: p.suffix == ".py")
-
-
-def resource_digests(html: str, root: Path) -> list:
-    """The files an HTML document shows (images), each with the hash of its content; a file
-    outside the book's folder, or not a regular file, is not read (the layout refuses it)."""
-    from . import limits
-    from .fsutil import inside
-
-    def content(name: str) -> str | None:
-        if "://" in name or name.startswith("data:"):
-            return name
-        path = root / unquote(urlsplit(html_unescape(name)).path)  # the file the renderers open
-        if not inside(path, root):
-            return name
-        try:
-            return _sha(limits.read_regular(path, limits.MAX_RESOURCE_BYTES))
-        except (limits.TooLarge, limits.Unreadable):
-            return None
-
-    return [(r, content(r)) for r in sorted({m.group(1) or m.group(2) for m in _RESOURCE.finditer(html)})]
-
-
 def tool_versions() -> dict:
     """The versions every key includes, and the code that calls pandoc (its options live there)."""
     from importlib.metadata import version
@@ -170,7 +109,7 @@ class BuildCache:
         self.consulted.add(kind)
         path = self._path(kind, key)
         header = json.dumps({"format": FORMAT, "kind": kind, "key": key, "size": len(payload),
-                             "sha256": _sha(payload)}, sort_keys=True).encode()
+                             "sha256": sha(payload)}, sort_keys=True).encode()
         try:
             with atomic_output(path) as tmp:
                 Path(tmp).write_bytes(header + b"\n" + payload)
@@ -332,7 +271,7 @@ class BuildCache:
         citing = [(key, part, ast) for part, ast, _, _, key, args in todo if args and not self._stored("html", key)]
         if len(citing) < 2 or not pandoc.citations_apart(csl):
             return {}, None
-        with _HeldBack(logging.getLogger(pandoc.__name__)) as held:
+        with HeldBack(logging.getLogger(pandoc.__name__)) as held:
             cites, page = pandoc.render_citations((getattr(part, ast) for _, part, ast in citing), citeproc,
                                                   bibliography=bibliography)
         if cites is None or held.records:  # each text's own run says it again, naming its file
@@ -412,7 +351,7 @@ def _payload(path: Path, kind: str, key: str) -> tuple[bytes | None, str | None]
         return None, "its header names another entry"
     if header.get("size") != len(payload):
         return None, f"it holds {len(payload)} bytes, not {header.get('size')}"
-    if header.get("sha256") != _sha(payload):
+    if header.get("sha256") != sha(payload):
         return None, "its checksum does not match"
     return payload, None
 
@@ -465,66 +404,3 @@ def _label(book, part, source: Path | None, attr: str) -> str:
     if source is not None:
         return _relative(source, book.manifest.root)
     return f"{part.id} ({'headnote' if 'headnote' in attr else 'body'})"
-
-
-@contextlib.contextmanager
-def warnings_kept_when_quiet(name: str = pandoc.__name__):
-    """Warnings logged below `name` are made even when the build shows only errors (`-q`, whose
-    handler still drops them), so that a cache entry records them (`WarningsOfThisThread`) for
-    the builds after."""
-    logger = logging.getLogger(name)
-    level = logger.level
-    if not logger.isEnabledFor(logging.WARNING):
-        logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
-class _HeldBack(logging.Filter):
-    """What this thread logs on `logger` while the block runs: kept in `records`, not logged."""
-
-    def __init__(self, logger: logging.Logger):
-        super().__init__()
-        self.logger, self.records = logger, []
-        self.thread = threading.get_ident()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.thread != self.thread:
-            return True
-        self.records.append(record)
-        return False
-
-    def __enter__(self):
-        self.logger.addFilter(self)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.logger.removeFilter(self)
-
-
-class WarningsOfThisThread(logging.Handler):
-    """What this thread logs at WARNING and above below the logger `name` while the block runs:
-    `records` as (logger, level, message), `messages` the messages alone."""
-
-    def __init__(self, name: str = pandoc.__name__):
-        super().__init__(logging.WARNING)
-        self.logger = logging.getLogger(name)
-        self.records: list[list] = []
-        self.thread = threading.get_ident()
-
-    @property
-    def messages(self) -> list[str]:
-        return [message for _, _, message in self.records]
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.thread == self.thread:
-            self.records.append([record.name, record.levelno, record.getMessage()])
-
-    def __enter__(self):
-        self.logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.logger.removeHandler(self)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 
 from . import pandoc
-from .cache import code_digest, digest, file_digest
+from .keys import code_digest, digest, file_digest
 from .fsutil import relative_name
 from .transforms.index import Occurrence
 

@@ -114,9 +114,9 @@ def chunks_laid_out(records, folios: bool = False) -> list[str]:
 
 def font_folder(tools: dict) -> str:
     """In a layout worker: the folder where its font configuration for this book keeps the fonts."""
-    from anthology.render import workers
+    from anthology.render import chunk_job
 
-    fonts, _, _ = workers._tools(tools)
+    fonts, _, _ = chunk_job.loaded_tools(tools)
     return str(fonts._folder)
 
 

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 from ebooklib import epub
 from lxml import etree
 
-from ..cache import WarningsOfThisThread, warnings_kept_when_quiet
+from ..thread_logs import WarningsOfThisThread, warnings_kept_when_quiet
 from ..fsutil import atomic_output, inside
 from ..messages import AnthologyError, Diagnostic, error
 from .cover import make_cover

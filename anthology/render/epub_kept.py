@@ -27,7 +27,7 @@ class KeptPages:
     """The parts' kept pages for this build: `entries` (part id -> entry) are those to reuse."""
 
     def __init__(self, cache, book, files: dict[str, str], plan):
-        from ..cache import code_digest, digest
+        from ..keys import code_digest, digest
 
         self.cache, self.book, self.keys, self.entries = cache, book, {}, {}
         if cache is None or not cache.enabled:
@@ -52,7 +52,7 @@ class KeptPages:
         return etree.fromstring(entry["xhtml"].encode("utf-8"))
 
     def keep(self, part, xhtml: bytes, images: list[list[str]], recorded) -> None:
-        """Keep the page made now; `recorded` (cache.WarningsOfThisThread) what it warned about."""
+        """Keep the page made now; `recorded` (thread_logs.WarningsOfThisThread) what it warned about."""
         log.debug("epub: made the page of %s", part.id, extra={"epub_page": "made", "part_id": part.id})
         if part.id in self.keys:
             self.cache.write_json(KIND, self.keys[part.id], {"xhtml": xhtml.decode("utf-8"), "images": images,
@@ -60,7 +60,7 @@ class KeptPages:
 
 
 def _key(salt: str, book, part, file_name: str, placements: list) -> str:
-    from ..cache import digest, resource_digests
+    from ..keys import digest, resource_digests
 
     section = pages.part_section(book, part)
     markers = [[None if start is None else [start.page, start.section, start.block, start.offset], numbers]

@@ -23,7 +23,7 @@ LEAN_FROM_PAGES = 400
 @dataclass
 class PrintLayout:
     chunks: list
-    results: dict[str, dict]            # chunk name -> its layout (see workers.lay_out_chunk)
+    results: dict[str, dict]            # chunk name -> its layout (see chunk_job.lay_out_chunk)
     keys: dict[str, str]                # chunk name -> its cache key
     numbers: chunking.Numbers
     blanks: list[int] = field(default_factory=list)  # blank left-hand pages between chunks
@@ -94,7 +94,7 @@ def lay_out(book, cache, css: str, pdf_options: dict, metadata: dict, styles, fo
 
 
 def _plan_key(cache, book) -> str:
-    from ..cache import digest
+    from ..keys import digest
     return digest("plan", str(book.manifest.root), book.manifest.output.get("pdf"))
 
 
@@ -120,8 +120,8 @@ def _page_starts(layout: PrintLayout) -> list[PageStart]:
 
 
 def tools_of(root, styles) -> dict:
-    """What a worker loads once per book: its fonts and styles (workers._tools)."""
-    from ..cache import tree_digest
+    """What a worker loads once per book: its fonts and styles (chunk_job.loaded_tools)."""
+    from ..keys import tree_digest
 
     return {"root": str(root), "styles": str(styles),
             "styles_digest": tree_digest(styles, lambda p: p.name != "epub.css")}
@@ -131,7 +131,7 @@ class _Jobs:
     """Makes the chunks' jobs and gets their results: from this build, the cache, or the workers."""
 
     def __init__(self, book, cache, css, pdf_options, metadata, styles, merged: bool = True):
-        from ..cache import code_digest, digest
+        from ..keys import code_digest, digest
         from .pdf import tagged
 
         self.book, self.cache, self.css = book, cache, css
@@ -148,7 +148,7 @@ class _Jobs:
         self.build = os.urandom(8).hex()     # names the layouts the workers hold for this build
 
     def job(self, chunk, numbers) -> dict:
-        from ..cache import digest, resource_digests
+        from ..keys import digest, resource_digests
 
         html = chunking.chunk_html(self.book, chunk, self.css, numbers)
         key = digest(self.salt, html, resource_digests(html, self.book.manifest.root))
@@ -169,7 +169,7 @@ class _Jobs:
 
     def folio_jobs(self, pages: int) -> dict[str, dict]:
         """The blocks of folios for a book of this many pages."""
-        from ..cache import digest
+        from ..keys import digest
 
         jobs = {}
         for block in chunking.folio_blocks(pages):
@@ -181,7 +181,7 @@ class _Jobs:
 
     def blank_job(self) -> dict:
         """A blank left-hand page: the second page of a document that breaks to the right at once."""
-        from ..cache import digest
+        from ..keys import digest
         from . import html as pages
 
         html = pages.html_document(self.book, self.css, ['<div style="break-after: right"></div><div></div>'])
@@ -270,7 +270,7 @@ def _cost(job: dict) -> int:
 
 
 class ChunkFailed(Exception):
-    """A worker could not lay a chunk out; `failure` says why (see workers._failure)."""
+    """A worker could not lay a chunk out; `failure` says why (see chunk_job._failure)."""
 
     def __init__(self, failure: dict):
         super().__init__(failure.get("message") or failure.get("why") or failure["error"])

@@ -119,7 +119,7 @@ def stand_ins(chunks: list[Chunk]) -> dict[str, str]:
     """What a chunk prints for a page of another chunk while no page is known (a first build):
     zeros, as many as the page is likely to have digits. print.css gives these numbers figures of
     one width, so the real number, found after the layout, fills its stand-in's place exactly
-    and can be drawn there instead of laying the chunk out again (workers._stamped); a guess of
+    and can be drawn there instead of laying the chunk out again (stamp.py); a guess of
     the wrong length only costs that second layout."""
     guesses, page = {}, 1
     for chunk in chunks:

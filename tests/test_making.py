@@ -127,3 +127,11 @@ def test_a_packed_part_parses_its_ast_when_it_is_used_and_keeps_its_text():
         part.ast = {"blocks": [{"t": "Para", "c": []}]}
     assert part._asts["ast"] == '{"blocks": [{"t": "Para", "c": []}]}'
     assert part.ast_json("ast") == part._asts["ast"] and part.ast_json("headnote_ast") is None
+
+
+def test_a_book_whose_texts_will_be_made_apart_is_known_before_they_are_read(tmp_path, monkeypatch):
+    """By its files' sizes: its layout workers then start after the texts, not beside the child."""
+    manifest = load_manifest(_copy(tmp_path))
+    assert not making.likely_made_apart(manifest)
+    monkeypatch.setattr(making, "APART_FROM", 100)
+    assert making.likely_made_apart(manifest)

@@ -242,7 +242,7 @@ class BuildCache:
                     self.entries.setdefault(part.id, []).append(["html", key])
                     todo.append((part, ast, text, label, key, args))
         bibliography_job = self._bibliography_job(book)
-        wanted = (bool(bibliography_job) and not self._stored(*bibliography_job[0][::2])
+        wanted = (bool(bibliography_job) and not self._has(*bibliography_job[0][::2])
                   and pandoc.bibliography_sorted(csl))  # else in the order the texts happen to cite
         rendered, page = self._citations_together(todo, citeproc, csl, wanted)
         if page is not None:  # rendered by the texts' citeproc run: only written as HTML
@@ -259,7 +259,8 @@ class BuildCache:
         for (part, ast, *_), html in zip(todo, values):
             setattr(part, "html" if ast == "ast" else "headnote_html", html)
 
-    def _stored(self, kind: str, key: str) -> bool:
+    def _has(self, kind: str, key: str) -> bool:
+        """Whether the entry is on disk (not read: a reference to it is `stored`)."""
         return self.enabled and self._path(kind, key).is_file()
 
     def _citations_together(self, todo: list, citeproc: list[str], csl: Path,
@@ -268,7 +269,7 @@ class BuildCache:
         one citeproc run instead of one each, when the style allows (pandoc.citations_apart);
         with `bibliography`, the bibliography from the same run. Their HTML is what each text's
         own run makes, so their keys are unchanged. The ASTs are read one at a time."""
-        citing = [(key, part, ast) for part, ast, _, _, key, args in todo if args and not self._stored("html", key)]
+        citing = [(key, part, ast) for part, ast, _, _, key, args in todo if args and not self._has("html", key)]
         if len(citing) < 2 or not pandoc.citations_apart(csl):
             return {}, None
         with HeldBack(logging.getLogger(pandoc.__name__)) as held:

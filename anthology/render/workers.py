@@ -88,12 +88,12 @@ def warm_up(tools: dict | None = None, count: int | None = None) -> None:
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        workers = pool()
+        workers, book = pool(), json.dumps(tools, sort_keys=True)
         for number, executor in enumerate(workers.executors[:count or None]):
             if not tools:
                 _submit(executor, chunk_job.nothing)
-            elif (number, json.dumps(tools, sort_keys=True)) not in workers.prepared:
-                workers.prepared.add((number, json.dumps(tools, sort_keys=True)))
+            elif (number, book) not in workers.prepared:
+                workers.prepared.add((number, book))
                 _submit(executor, chunk_job.prepare, tools)
     except (BrokenProcessPool, RuntimeError, OSError) as exc:  # the layout will say it, with a code
         log.debug("the layout workers could not be started now: %s", exc)

@@ -258,9 +258,11 @@ def _start_alone() -> None:
 
 def _import_weasyprint() -> None:
     from .weasy_import import import_weasyprint
+    from .weasy_mend import mend_font_feature_leak
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the build stops its workers
     import_weasyprint()  # the point: it takes half a second
+    mend_font_feature_leak()
     atexit.register(_leave_at_once)
     atexit.register(_forget_fonts)  # runs first
     signal.signal(signal.SIGTERM, _on_terminate)

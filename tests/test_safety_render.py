@@ -244,8 +244,8 @@ def test_pandoc_runs_sandboxed_with_a_heap_limit(monkeypatch):
     monkeypatch.setattr(pandoc.subprocess, "run", lambda cmd, **kw: seen.append((cmd, kw)) or real(cmd, **kw))
     assert pandoc.markdown_to_ast("Hello *world*")["blocks"]
     command, options = seen[0]
-    assert command[1:7] == ["--sandbox", "+RTS", f"-M{limits.PANDOC_MEMORY}", pandoc.HEAP_HINT,
-                           pandoc.OLD_GENERATION, "-RTS"]
+    assert command[1:8] == ["--sandbox", "+RTS", f"-M{limits.PANDOC_MEMORY}", pandoc.HEAP_HINT,
+                           pandoc.OLD_GENERATION, pandoc.NURSERY, "-RTS"]
     assert options["timeout"] == limits.PANDOC_TIMEOUT
     assert "HOME" not in options["env"] and not any(k.lower().endswith("_proxy") for k in options["env"])
 

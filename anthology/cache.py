@@ -61,6 +61,7 @@ class BuildCache:
         self.warned: dict[str, list[str]] = {}  # label -> what pandoc warned about it (made or cached)
         self.labels: dict[str, list[str]] = {}  # part id -> the labels of its conversions
         self.entries: dict[str, list[list[str]]] = {}  # part id -> [kind, key] of its conversions
+        self.pandocs_at_once: int | None = None  # None: one on each core
         self._versions: dict | None = None
         if self.folder is not None:
             self.folder.mkdir(parents=True, exist_ok=True)
@@ -146,7 +147,7 @@ class BuildCache:
 
     def _convert_all(self, jobs: list[tuple[str, str, str, Callable[[], object]]]) -> list:
         """Each job's value (a job is: kind, label, key, how to make it), from the cache or made
-        (several pandocs at once) and stored.
+        (a pandoc on each core, or `pandocs_at_once`) and stored.
 
         What pandoc warned about while making a value is stored with it and logged again
         whenever the value comes from the cache, so a warning does not vanish after one build.
@@ -184,7 +185,7 @@ class BuildCache:
             kinds = ", ".join(sorted({jobs[n][0] for n in missing}))
             log.debug("pandoc: converting %d of %d (%s)", len(missing), len(jobs), kinds,
                       extra={"cache_event": "start", "cache_kind": kinds, "total": len(missing)})
-            workers = max(1, min(len(missing), os.cpu_count() or 1))
+            workers = max(1, min(len(missing), self.pandocs_at_once or os.cpu_count() or 1))
             with warnings_kept_when_quiet(), ThreadPoolExecutor(workers) as pool:
                 for n, value in zip(missing, pool.map(make, missing)):
                     results[n] = value

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -361,3 +362,32 @@ def test_a_stored_entry_is_read_where_it_is_wanted_and_checked_there(tmp_path):
     with pytest.raises(OSError, match="changed during the build"):
         stored.read()
     assert not BuildCache(None).write("chunk-pdf", "k1", b"x"), "nothing is stored without a cache"
+
+
+def test_pandocs_at_once_limits_the_conversions_running_together(tmp_path):
+    import threading
+
+    from anthology.cache import BuildCache
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def convert(n):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return f"value {n}"
+
+    def jobs(kind):
+        return [(kind, f"text {n}", f"{kind}-{n}", lambda n=n: convert(n)) for n in range(4)]
+
+    cache = BuildCache(tmp_path / "cache")
+    assert cache._convert_all(jobs("ast")) == [f"value {n}" for n in range(4)]
+    assert most[0] == min(4, os.cpu_count() or 1)  # a conversion on each of the machine's cores
+    most[0] = 0
+    cache.pandocs_at_once = 1  # as the child that makes a large book's texts has it (making.py)
+    assert cache._convert_all(jobs("html")) == [f"value {n}" for n in range(4)]
+    assert most[0] == 1

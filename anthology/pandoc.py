@@ -13,6 +13,7 @@ the process is killed when it is reached) and a heap limit
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -21,8 +22,6 @@ import subprocess
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-
-import pypandoc
 
 from . import limits
 from .messages import error
@@ -56,13 +55,24 @@ def pandoc_path() -> str:
     """The pandoc that pypandoc-binary installed with us, so that a build does not depend on another
     pandoc the machine has; `PYPANDOC_PANDOC` names another. Without either, pypandoc's search (which
     runs every pandoc it finds to compare versions: a twentieth of a second a build)."""
-    bundled = Path(pypandoc.__file__).resolve().parent / "files" / ("pandoc.exe" if os.name == "nt" else "pandoc")
-    if not os.environ.get("PYPANDOC_PANDOC") and bundled.is_file() and os.access(bundled, os.X_OK):
+    bundled = _bundled_pandoc()
+    if not os.environ.get("PYPANDOC_PANDOC") and bundled is not None:
         return str(bundled)
+    import pypandoc
     try:
         return pypandoc.get_pandoc_path()
     except OSError as exc:
         raise error("B001", f"pandoc could not be found: {exc}") from None
+
+
+def _bundled_pandoc() -> Path | None:
+    """pypandoc-binary's pandoc, found without importing pypandoc (whose import, of `urllib.request`
+    and `email` among others, takes a fiftieth of a second of every command)."""
+    spec = importlib.util.find_spec("pypandoc")
+    if spec is None or not spec.origin:
+        return None
+    bundled = Path(spec.origin).resolve().parent / "files" / ("pandoc.exe" if os.name == "nt" else "pandoc")
+    return bundled if bundled.is_file() and os.access(bundled, os.X_OK) else None
 
 
 def _environment() -> dict[str, str]:

@@ -230,7 +230,9 @@ def test_the_pandoc_that_came_with_us_unless_another_is_named(monkeypatch, tmp_p
         ours = Path(pandoc.pandoc_path())
         assert (ours.parent.name, ours.parent.parent.name) == ("files", "pypandoc")
         monkeypatch.setenv("PYPANDOC_PANDOC", str(other))
-        monkeypatch.setattr(pandoc.pypandoc, "__pandoc_path", None)  # what pypandoc found before
+        import pypandoc
+
+        monkeypatch.setattr(pypandoc, "__pandoc_path", None)  # what pypandoc found before
         pandoc.pandoc_path.cache_clear()
         assert pandoc.pandoc_path() == str(other)
     finally:

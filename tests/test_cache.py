@@ -369,25 +369,26 @@ def test_pandocs_at_once_limits_the_conversions_running_together(tmp_path):
 
     from anthology.cache import BuildCache
 
+    together = min(4, os.cpu_count() or 1)
     running, most = [0], [0]
-    lock = threading.Lock()
+    changed = threading.Condition()
 
-    def convert(n):
-        with lock:
+    def convert(n, wait_for):
+        with changed:
             running[0] += 1
             most[0] = max(most[0], running[0])
-        time.sleep(0.05)
-        with lock:
+            changed.notify_all()
+            changed.wait_for(lambda: most[0] >= wait_for, timeout=5)  # until so many have run at once
             running[0] -= 1
         return f"value {n}"
 
-    def jobs(kind):
-        return [(kind, f"text {n}", f"{kind}-{n}", lambda n=n: convert(n)) for n in range(4)]
+    def jobs(kind, wait_for):
+        return [(kind, f"text {n}", f"{kind}-{n}", lambda n=n: convert(n, wait_for)) for n in range(4)]
 
     cache = BuildCache(tmp_path / "cache")
-    assert cache._convert_all(jobs("ast")) == [f"value {n}" for n in range(4)]
-    assert most[0] == min(4, os.cpu_count() or 1)  # a conversion on each of the machine's cores
+    assert cache._convert_all(jobs("ast", together)) == [f"value {n}" for n in range(4)]
+    assert most[0] == together  # a conversion on each of the machine's cores
     most[0] = 0
     cache.pandocs_at_once = 1  # as the child that makes a large book's texts has it (making.py)
-    assert cache._convert_all(jobs("html")) == [f"value {n}" for n in range(4)]
+    assert cache._convert_all(jobs("html", 1)) == [f"value {n}" for n in range(4)]
     assert most[0] == 1

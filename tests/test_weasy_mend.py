@@ -78,16 +78,50 @@ def test_the_mended_pages_are_drawn_alike(plain_and_mended):
     assert mended["pages"] == plain["pages"]
 
 
-def test_a_weasyprint_that_does_not_leak_is_left_alone(monkeypatch):
+features = ffi = pango = None  # the names the stand-ins for WeasyPrint's `Layout.setup` below use
+
+
+def _released_with_ffi_gc(self, style):  # a WeasyPrint that has the list released when unused
+    attr = style.font_config.font_features.setdefault(
+        features, pango.pango_attr_font_features_new(features))
+    attr_list = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)
+    return attr, attr_list
+
+
+def _released_after_use(self, style):  # one that keeps the lines that leak today and releases it after
+    attr = style.font_config.font_features.setdefault(
+        features, pango.pango_attr_font_features_new(features))
+    attr_list = pango.pango_attr_list_new()
+    pango.pango_attr_list_insert(attr_list, attr)
+    pango.pango_layout_set_attributes(self.layout, attr_list)
+    pango.pango_attr_list_unref(attr_list)
+
+
+@pytest.mark.parametrize("setup", [_released_with_ffi_gc, _released_after_use])
+def test_a_weasyprint_that_does_not_leak_is_left_alone(monkeypatch, setup):
     import_weasyprint()
     from weasyprint.text import line_break
 
     from anthology.render import weasy_mend
 
-    def setup(self, style):  # a WeasyPrint that releases its list itself
-        attr_list = ffi.gc(pango.pango_attr_list_new(), pango.pango_attr_list_unref)  # noqa: F821
-        return attr_list
-
     monkeypatch.setattr(line_break.Layout, "setup", setup)
     assert weasy_mend.mend_font_feature_leak() is False
     assert line_break.Layout.setup is setup
+
+
+def test_the_leaking_code_is_recognised(monkeypatch):
+    import_weasyprint()
+    from weasyprint.text import line_break
+
+    from anthology.render import weasy_mend
+
+    def setup(self, style):  # the lines of WeasyPrint 67 to 70
+        attr = style.font_config.font_features.setdefault(
+            features, pango.pango_attr_font_features_new(features))
+        attr_list = pango.pango_attr_list_new()
+        pango.pango_attr_list_insert(attr_list, attr)
+        pango.pango_layout_set_attributes(self.layout, attr_list)
+
+    monkeypatch.setattr(line_break.Layout, "setup", setup)
+    assert weasy_mend.mend_font_feature_leak() is True
+    assert line_break.Layout.setup.mended

@@ -10,7 +10,8 @@ The mend gives each list an attribute of its own (the cache is made to keep noth
 makes the attribute anyway, before it looks in its cache) and, once `Layout.setup` has set the
 list on its Pango layout, drops the reference that `setup` kept, so that the list and its
 attribute go with the layout. It is applied only where `setup` is the code that leaks (its
-source is read), so a WeasyPrint that releases the list itself is left as it is.
+source is read), so a WeasyPrint that releases the list itself is left as it is: releasing it
+twice would crash.
 """
 from __future__ import annotations
 
@@ -42,7 +43,9 @@ def mend_font_feature_leak() -> bool:
         source = inspect.getsource(layout.setup)
     except (OSError, TypeError):
         source = ""
-    if not _LEAKING.search(source) or "def setup(self, style)" not in source:
+    if (not _LEAKING.search(source) or "def setup(self, style)" not in source
+            or "pango_attr_list_unref" in source):  # one that releases its list, which the mend would again
+
         log.debug("WeasyPrint's Layout.setup is not the code whose leak anthology mends: left alone")
         return False
     layout.setup = _mended(layout.setup, line_break.ffi, line_break.pango)

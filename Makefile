@@ -13,6 +13,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -m compileall -q anthology  # where PYTHONDONTWRITEBYTECODE is set, each command would compile it again
 	touch $(STAMP)
 
 book: $(STAMP)

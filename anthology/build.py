@@ -10,7 +10,7 @@ from . import glyphs, part_cache
 from .cache import FOLDER as CACHE_FOLDER, BuildCache
 from .check import check_book_sources
 from .fsutil import folder_lock, remove_leftovers
-from .making import likely_made_apart, made_apart, make_texts
+from .making import likely_made_packed, made_packed, make_texts
 from .manifest import load_manifest
 from .messages import AnthologyError, Diagnostic
 from .model import load_book
@@ -101,18 +101,18 @@ def build(manifest_path: Path | str, out_dir: Path | str | None = None,
 def _build(manifest, out: Path, only: tuple[str, ...], cache: BuildCache) -> BuildResult:
     stage, outputs = Stages(), {}
     tools, layout_wanted = tools_of(manifest.root, STYLES), needs_layout(manifest, only)
-    if layout_wanted and not likely_made_apart(manifest):
+    if layout_wanted and not likely_made_packed(manifest):
         workers.warm_up(tools, count=1)  # loads WeasyPrint and the fonts while pandoc works
     remove_leftovers(out)
     stage("checking the sources", run_checks_first, manifest)
     book = stage("reading the texts", load_book, manifest)
     stage("checking the glyphs", glyphs.check_book, book)
     reused = stage("reusing the unchanged texts", part_cache.reuse, cache, book)
-    apart = made_apart(book)  # by a child that holds their ASTs: the workers start after it, not beside it
-    if layout_wanted and not apart:  # much to lay out: every worker; after an edit, the others would slow pandoc
+    packed = made_packed(book)  # a large book's: its layout workers start after its texts, not beside pandoc
+    if layout_wanted and not packed:  # much to lay out: every worker; after an edit, the others would slow pandoc
         workers.warm_up(tools, count=None if reused < len(book.texts) / 2 else 1)
     make_texts(book, cache, stage)  # pandoc, the transforms, pandoc again, sanitised, numbered, kept
-    if layout_wanted and apart:
+    if layout_wanted and packed:
         workers.warm_up(tools)
     cover = start_cover(book) if "epub" in only else None  # drawn while the print edition is laid out
     layout = stage("laying out the print edition", lay_out, book, cache, only)

@@ -46,8 +46,6 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "deeply nested lists, quotes or emphasis that make it slow."),
     "B007": ("error", "Pandoc ran out of memory on this file: split it into smaller items of `contents`."),
     "B008": ("error", "Free some disk space where the book is written and build again; the previous outputs are kept."),
-    "B010": ("error", "The process that turns the texts into HTML was stopped (killed, or out of memory); the "
-                      "previous outputs are kept. Build again, with more memory free if it happens again."),
     "B009": ("error", "A file the print edition loads is missing or is not a regular file: restore it "
                       "(styles/ comes with anthology) or correct the path."),
     "P001": ("error", "The PDF failed preflight and was not written: fix the style or text named above."),

@@ -1,9 +1,8 @@
 """Ctrl-C and the processes a build starts.
 
-A terminal sends Ctrl-C to every process of the command. A layout worker, or the child that makes
-the texts, still starting when it comes would print a traceback of its own; the build stops them
-itself (workers.stop, making's `finally`). So they are started with Ctrl-C blocked, which a
-process started from this thread inherits.
+A terminal sends Ctrl-C to every process of the command. A layout worker still starting when it
+comes would print a traceback of its own; the build stops its workers itself (workers.stop). So
+they are started with Ctrl-C blocked, which a process started from this thread inherits.
 """
 from __future__ import annotations
 
@@ -24,8 +23,3 @@ def ctrl_c_held():
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, kept)
 
-
-def take_ctrl_c() -> None:
-    """In a child started with Ctrl-C blocked: take it again (the processes it starts do too)."""
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

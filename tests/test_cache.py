@@ -389,6 +389,6 @@ def test_pandocs_at_once_limits_the_conversions_running_together(tmp_path):
     assert cache._convert_all(jobs("ast", together)) == [f"value {n}" for n in range(4)]
     assert most[0] == together  # a conversion on each of the machine's cores
     most[0] = 0
-    cache.pandocs_at_once = 1  # as the child that makes a large book's texts has it (making.py)
+    cache.pandocs_at_once = 1  # as a large book's texts are made (making.PANDOCS_PACKED)
     assert cache._convert_all(jobs("html", 1)) == [f"value {n}" for n in range(4)]
     assert most[0] == 1

@@ -10,7 +10,10 @@ pandoc runs at a time (`PANDOCS_PACKED`). A small edit is made unpacked, which i
 """
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
+import sys
 
 from . import part_cache, transforms
 from .render import blocks
@@ -27,7 +30,8 @@ PANDOCS_PACKED = 1
 
 def make_texts(book, cache, stage) -> None:
     """Make every part not reused from the cache (`stage` runs and times each stage)."""
-    if made_packed(book):
+    packed = made_packed(book)
+    if packed:
         for part in book.parts:
             part.packed = True
         cache.pandocs_at_once = PANDOCS_PACKED
@@ -39,6 +43,8 @@ def make_texts(book, cache, stage) -> None:
     stage("keeping the finished texts", part_cache.keep, cache, book)
     for part in book.parts:  # nothing after the HTML reads them
         part.ast = part.headnote_ast = None
+    if packed:
+        _hand_memory_back()
 
 
 def made_packed(book) -> bool:
@@ -54,6 +60,20 @@ def likely_made_packed(manifest) -> bool:
         return sum(path.stat().st_size for path in paths) > PACKED_FROM
     except OSError:  # reading them will say what is wrong
         return False
+
+
+def _hand_memory_back() -> None:
+    """Give the system back what making the texts freed. glibc keeps freed memory for the process
+    to reuse, and making a large book's texts leaves much of it between the objects that live on:
+    20 MB of a 1,000-page book's build, which the layout and the PDF's merge would otherwise carry
+    beside the workers (measured)."""
+    gc.collect()
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # a C library without it (musl)
+        pass
 
 
 def _to_make(book) -> int:

@@ -99,3 +99,24 @@ def test_a_book_whose_texts_will_be_made_packed_is_known_before_they_are_read(tm
     assert not making.likely_made_packed(manifest)
     monkeypatch.setattr(making, "PACKED_FROM", 100)
     assert making.likely_made_packed(manifest)
+
+
+@pytest.mark.parametrize("large", [True, False])
+def test_memory_is_handed_back_after_a_large_books_texts(tmp_path, monkeypatch, large):
+    """glibc keeps what the texts freed unless asked (malloc_trim); only a large book's making is
+    worth the call."""
+    import sys
+
+    calls = []
+
+    class Libc:
+        def malloc_trim(self, pad):
+            calls.append(pad)
+
+    monkeypatch.setattr(making.ctypes, "CDLL", lambda name: Libc())
+    monkeypatch.setattr(sys, "platform", "linux")
+    if large:
+        monkeypatch.setattr(making, "PACKED_FROM", -1)
+    book = load_book(load_manifest(_copy(tmp_path)))
+    making.make_texts(book, BuildCache(None), Stages())
+    assert calls == ([0] if large else [])

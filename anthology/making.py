@@ -10,7 +10,6 @@ pandoc runs at a time (`PANDOCS_PACKED`). A small edit is made unpacked, which i
 """
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
 import sys
@@ -35,16 +34,18 @@ def make_texts(book, cache, stage) -> None:
         for part in book.parts:
             part.packed = True
         cache.pandocs_at_once = PANDOCS_PACKED
-    stage("pandoc: Markdown to AST", cache.book_to_ast, book)
-    stage("transforming the texts", transforms.apply, book)
-    stage("pandoc: AST to HTML", cache.book_to_html, book)
-    stage("sanitising the HTML", sanitize_book, book)
-    stage("numbering the blocks", blocks.number_book, book)
-    stage("keeping the finished texts", part_cache.keep, cache, book)
-    for part in book.parts:  # nothing after the HTML reads them
-        part.ast = part.headnote_ast = None
-    if packed:
-        _hand_memory_back()
+    try:
+        stage("pandoc: Markdown to AST", cache.book_to_ast, book)
+        stage("transforming the texts", transforms.apply, book)
+        stage("pandoc: AST to HTML", cache.book_to_html, book)
+        stage("sanitising the HTML", sanitize_book, book)
+        stage("numbering the blocks", blocks.number_book, book)
+        stage("keeping the finished texts", part_cache.keep, cache, book)
+    finally:
+        for part in book.parts:  # nothing after the HTML reads them
+            part.ast = part.headnote_ast = None
+        if packed:  # also after a failure: `anthology watch` lives on
+            _hand_memory_back()
 
 
 def made_packed(book) -> bool:
@@ -70,10 +71,14 @@ def _hand_memory_back() -> None:
     gc.collect()
     if not sys.platform.startswith("linux"):
         return
+    import ctypes
+
     try:
-        ctypes.CDLL(None).malloc_trim(0)
+        trim = ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError):  # a C library without it (musl)
-        pass
+        return
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    trim(0)
 
 
 def _to_make(book) -> int:

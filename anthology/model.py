@@ -89,8 +89,8 @@ class Part:
             yield
         finally:
             self._open = False
-            self._asts = {name: texts.get(name) if value is parsed.get(name) else
-                          (None if value is None else json.dumps(value)) for name, value in self._asts.items()}
+            # written again even if unchanged: a pass may have changed a tree in place
+            self._asts = {name: None if value is None else json.dumps(value) for name, value in self._asts.items()}
 
     @property
     def title(self) -> str:

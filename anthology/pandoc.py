@@ -58,10 +58,11 @@ def pandoc_path() -> str:
     bundled = _bundled_pandoc()
     if not os.environ.get("PYPANDOC_PANDOC") and bundled is not None:
         return str(bundled)
-    import pypandoc
     try:
+        import pypandoc
+
         return pypandoc.get_pandoc_path()
-    except OSError as exc:
+    except (ImportError, OSError) as exc:
         raise error("B001", f"pandoc could not be found: {exc}") from None
 
 

@@ -91,6 +91,9 @@ def test_a_packed_part_parses_its_ast_when_it_is_used_and_keeps_its_text():
         part.ast = {"blocks": [{"t": "Para", "c": []}]}
     assert part._asts["ast"] == '{"blocks": [{"t": "Para", "c": []}]}'
     assert part.ast_json("ast") == part._asts["ast"] and part.ast_json("headnote_ast") is None
+    with part.unpacked():
+        part.ast["blocks"].append({"t": "HorizontalRule"})  # changed in place, not assigned
+    assert part.ast["blocks"][-1] == {"t": "HorizontalRule"}, "a change in place is kept too"
 
 
 def test_a_book_whose_texts_will_be_made_packed_is_known_before_they_are_read(tmp_path, monkeypatch):
@@ -107,13 +110,18 @@ def test_memory_is_handed_back_after_a_large_books_texts(tmp_path, monkeypatch, 
     worth the call."""
     import sys
 
+    import ctypes
+
     calls = []
 
-    class Libc:
-        def malloc_trim(self, pad):
+    class Trim:  # a stand-in for glibc's malloc_trim
+        def __call__(self, pad):
             calls.append(pad)
 
-    monkeypatch.setattr(making.ctypes, "CDLL", lambda name: Libc())
+    class Libc:
+        malloc_trim = Trim()
+
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: Libc())
     monkeypatch.setattr(sys, "platform", "linux")
     if large:
         monkeypatch.setattr(making, "PACKED_FROM", -1)

@@ -82,9 +82,7 @@ class Part:
         if not self.packed or self._open:
             yield
             return
-        texts = dict(self._asts)
-        parsed = {name: self._ast(name) for name in texts}
-        self._asts, self._open = dict(parsed), True
+        self._asts, self._open = {name: self._ast(name) for name in self._asts}, True
         try:
             yield
         finally:
